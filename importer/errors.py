@@ -1,0 +1,48 @@
+"""Errors that stop a run. A bad row is never one of these: it is data (see `issues.Issue`).
+
+    ImporterError                 base: the CLI prints its message as one line
+    ├── FileUnusable              the input cannot be read as a course sheet at all      (exit 2)
+    ├── OutputExists              a results or failures file is already there            (exit 2)
+    ├── TargetError               the API cannot be used                                 (exit 2)
+    │   ├── BadKey                401/403: every row would fail the same way
+    │   ├── TargetUnreachable     connection refused, DNS, TLS, or the server kept failing
+    │   └── InsecureTarget        plain http:// to a host that is not loopback
+    └── Refused                   the user (or a missing terminal) did not confirm
+"""
+
+from __future__ import annotations
+
+
+class ImporterError(Exception):
+    exit_code = 2
+
+
+class FileUnusable(ImporterError):
+    def __init__(self, path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class OutputExists(ImporterError):
+    pass
+
+
+class TargetError(ImporterError):
+    pass
+
+
+class BadKey(TargetError):
+    pass
+
+
+class TargetUnreachable(TargetError):
+    pass
+
+
+class InsecureTarget(TargetError):
+    pass
+
+
+class Refused(ImporterError):
+    pass

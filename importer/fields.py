@@ -1,0 +1,106 @@
+"""The course fields of the API, as the guide defines them, and how spreadsheet headers map to them.
+
+This is the one place that knows the field reference of `POST /incoming/v2/courses`:
+the names, the friendly labels the template uses, which are required, the accepted
+values of the enumerations and the limits. Reading, validation, the template and the
+sandbox all take their facts from here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+COURSE_TYPES = ("course", "learning_path", "webinar", "video", "article", "scorm", "xapi")
+PUBLISHED_STATUSES = ("draft", "published", "archived")
+TITLE_MAX_LENGTH = 255
+# Lowercase letters and digits in runs joined by single hyphens (contract-notes).
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# The description tags the server keeps; anything else is stripped (guide).
+ALLOWED_HTML_TAGS = frozenset({"p", "strong", "em", "ul", "li", "a"})
+CUSTOM_FIELD_PREFIX = "customFields."
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # the API's name, used in payloads and reports
+    label: str  # the template's header
+    kind: str  # text | enum | list | bool
+    required: bool = False
+    id_like: bool = False  # typed by people, must stay text exactly as typed
+    help: str = ""
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("title", "Title", "text", required=True, id_like=True,
+          help="Name shown to learners. Required, at most 255 characters, unique."),
+    Field("courseType", "Course Type", "enum", required=True,
+          help="Required. One of: " + ", ".join(COURSE_TYPES) + "."),
+    Field("slug", "Slug", "text", id_like=True,
+          help="Web address part, e.g. intro-platform-apis: lowercase letters, digits and "
+               "single hyphens. Unique. Leave empty to let the platform make one from the title."),
+    Field("description", "Description", "text",
+          help="Shown on the course page. Basic HTML only: <p> <strong> <em> <ul> <li> <a>."),
+    Field("publishedStatus", "Published Status", "enum",
+          help="One of: draft, published, archived. Empty means draft."),
+    Field("authors", "Authors", "list",
+          help="Author display names separated by semicolons or line breaks "
+               "(a comma stays inside a name: 'Smith, Jane; John Doe')."),
+    Field("tags", "Tags", "list",
+          help="Separated by commas, semicolons or line breaks. Case does not matter: "
+               "'API' and 'api' are the same tag."),
+    Field("externalId", "External ID", "text", id_like=True,
+          help="Your own system's id for the course. Unique. Kept exactly as typed (00042 stays 00042)."),
+    Field("isFree", "Is Free", "bool",
+          help="Yes or No (also TRUE/FALSE, Y/N, 1/0). Empty means No."),
+    Field("source", "Source", "text",
+          help="Where the content came from, e.g. partner-content."),
+)
+FIELDS_BY_NAME = {f.name: f for f in FIELDS}
+REQUIRED = tuple(f.name for f in FIELDS if f.required)
+ENUM_VALUES = {"courseType": COURSE_TYPES, "publishedStatus": PUBLISHED_STATUSES}
+
+# Columns the importer itself writes into results and failures files. They are ignored on
+# input so that those files can be fed straight back in.
+OUTPUT_COLUMNS = ("source_row", "status", "course_id", "course_slug", "error_code", "error_message")
+
+
+def header_key(text: str) -> str:
+    """Fold a header for matching: case, spaces, underscores and a trailing '*' do not count."""
+    folded = str(text).replace("\u00a0", " ").strip().rstrip("*").strip()
+    return re.sub(r"[\s_]+", "", folded).lower()
+
+
+# Extra spellings people use for the same column.
+_ALIASES = {
+    "type": "courseType",
+    "author": "authors",
+    "tag": "tags",
+    "free": "isFree",
+    "status": None,  # an importer output column, never publishedStatus (see OUTPUT_COLUMNS)
+}
+HEADER_ALIASES: dict[str, str] = {}
+for _f in FIELDS:
+    HEADER_ALIASES[header_key(_f.name)] = _f.name
+    HEADER_ALIASES[header_key(_f.label)] = _f.name
+for _alias, _name in _ALIASES.items():
+    if _name:
+        HEADER_ALIASES[header_key(_alias)] = _name
+OUTPUT_COLUMN_KEYS = frozenset(header_key(c) for c in OUTPUT_COLUMNS)
+
+
+def field_for_header(header: str) -> str | None:
+    """The API field name a header stands for: a field, `customFields.<key>`, or None."""
+    text = str(header).replace("\u00a0", " ").strip()
+    if text.lower().startswith(CUSTOM_FIELD_PREFIX.lower()):
+        key = text[len(CUSTOM_FIELD_PREFIX):].strip().rstrip("*").strip()
+        return CUSTOM_FIELD_PREFIX + key if key else None
+    return HEADER_ALIASES.get(header_key(text))
+
+
+def slugify(text: str) -> str:
+    """The slug the platform would accept for a title: lowercase, digits, single hyphens."""
+    import unicodedata
+
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")

@@ -1,0 +1,53 @@
+"""A problem found in a row is a value, not an exception: collected, counted and reported.
+
+Codes are the API's own (`MISSING_REQUIRED_FIELD`, `INVALID_FIELD_VALUE`, `DUPLICATE_*`)
+so that a problem found before sending and one the server reports read the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ERROR = "error"
+WARNING = "warning"
+
+MISSING_REQUIRED_FIELD = "MISSING_REQUIRED_FIELD"
+INVALID_FIELD_VALUE = "INVALID_FIELD_VALUE"
+DUPLICATE_TITLE = "DUPLICATE_TITLE"
+DUPLICATE_SLUG = "DUPLICATE_SLUG"
+DUPLICATE_EXTERNAL_ID = "DUPLICATE_EXTERNAL_ID"
+# Warnings: the row is still sent.
+UNKNOWN_COLUMN = "UNKNOWN_COLUMN"
+UNKNOWN_CUSTOM_FIELD = "UNKNOWN_CUSTOM_FIELD"
+HTML_STRIPPED = "HTML_STRIPPED"
+ID_STORED_AS_NUMBER = "ID_STORED_AS_NUMBER"
+ID_TOO_LONG_FOR_EXCEL = "ID_TOO_LONG_FOR_EXCEL"
+
+REPORT_COLUMNS = ("row", "column", "value", "code", "severity", "message")
+
+
+@dataclass(frozen=True)
+class Issue:
+    row: int  # as Excel shows it: the header is row 1
+    column: str  # the API field name, `customFields.<key>`, or the header of an unknown column
+    value: object
+    code: str
+    severity: str
+    message: str
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def as_record(self) -> dict:
+        value = "" if self.value is None else self.value
+        return dict(zip(REPORT_COLUMNS, (self.row, self.column, value, self.code,
+                                         self.severity, self.message), strict=True))
+
+
+def error(row, column, value, code, message) -> Issue:
+    return Issue(row, column, value, code, ERROR, message)
+
+
+def warning(row, column, value, code, message) -> Issue:
+    return Issue(row, column, value, code, WARNING, message)

@@ -1,0 +1,196 @@
+"""Stage 2 — normalize: headers to API fields, and each cell to the value the API expects.
+
+Pure functions, value in and value out. Each `normalize_*` returns the clean value, or
+raises nothing and instead returns `Invalid(message)` so the caller records a row issue.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from . import fields
+from .errors import FileUnusable
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """A cell that cannot be turned into an API value; `message` tells the user how to fix it."""
+
+    message: str
+
+
+# --- headers ---------------------------------------------------------------------------
+
+
+@dataclass
+class ColumnMap:
+    """Which spreadsheet column holds which API field."""
+
+    headers: list[str]
+    fields: list[str | None]  # per column: API field, `customFields.<key>`, or None (ignored)
+    unknown: list[tuple[int, str]]  # (column index, header) of columns that mean nothing to us
+
+    def index_of(self, name: str) -> int | None:
+        try:
+            return self.fields.index(name)
+        except ValueError:
+            return None
+
+    @property
+    def custom_field_keys(self) -> list[str]:
+        n = len(fields.CUSTOM_FIELD_PREFIX)
+        return [f[n:] for f in self.fields if f and f.startswith(fields.CUSTOM_FIELD_PREFIX)]
+
+
+def map_columns(path, headers: list[str]) -> ColumnMap:
+    """Match headers to fields. A sheet without title and courseType columns, or with one
+    field in two columns, is unusable: raise `FileUnusable` naming the columns."""
+    mapped: list[str | None] = []
+    unknown: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        name = fields.field_for_header(header) if header else None
+        if name is None:
+            if header and fields.header_key(header) not in fields.OUTPUT_COLUMN_KEYS:
+                unknown.append((index, header))
+            mapped.append(None)
+            continue
+        if name in seen:
+            raise FileUnusable(path, f"columns {column_letter(seen[name])} ({headers[seen[name]]!r}) and "
+                                     f"{column_letter(index)} ({header!r}) both hold {name}; keep one")
+        seen[name] = index
+        mapped.append(name)
+    missing = [fields.FIELDS_BY_NAME[n].label for n in fields.REQUIRED if n not in seen]
+    if missing:
+        found = ", ".join(repr(h) for h in headers if h) or "none"
+        raise FileUnusable(path, f"no {' or '.join(missing)} column in row 1 (headers found: {found})")
+    return ColumnMap(list(headers), mapped, unknown)
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: the column as Excel names it."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+# --- cells -----------------------------------------------------------------------------
+
+_INVISIBLE = "\u200b\ufeff"
+
+
+def to_text(value) -> str | None:
+    """Any cell as trimmed text (non-breaking and zero-width spaces too); empty is None.
+    Numbers are written the way Excel shows them: 42 not 42.0, 1E+20 as 100000000000000000000."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return format(Decimal(repr(value)).normalize(), "f") if value == value else None
+    text = str(value).strip().strip(_INVISIBLE).strip()
+    return text or None
+
+
+def _enum_key(text: str) -> str:
+    return re.sub(r"[\s\-]+", "_", text.strip().lower())
+
+
+def normalize_enum(text: str, accepted: tuple[str, ...], label: str) -> str | Invalid:
+    """`Learning Path` -> `learning_path`, ` SCORM ` -> `scorm`: case, spaces and hyphens
+    do not count. An unknown value lists the accepted ones and the nearest."""
+    key = _enum_key(text)
+    if key in accepted:
+        return key
+    nearest = difflib.get_close_matches(key, accepted, n=1, cutoff=0.6)
+    hint = f" Did you mean '{nearest[0]}'?" if nearest else ""
+    return Invalid(f"Invalid {label} '{text}'. Accepted values: {', '.join(accepted)}.{hint}")
+
+
+_TRUE = {"yes", "y", "true", "1", "t", "on"}
+_FALSE = {"no", "n", "false", "0", "f", "off"}
+
+
+def normalize_bool(value) -> bool | Invalid:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    text = (to_text(value) or "").lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    return Invalid(f"'{to_text(value)}' is not a yes/no value. Use Yes or No (also TRUE/FALSE, Y/N, 1/0).")
+
+
+_TAG_SEPARATORS = re.compile(r"[,;\r\n]+")
+_AUTHOR_SEPARATORS = re.compile(r"[;\r\n]+")
+
+
+def _dedupe_casefold(items) -> list[str]:
+    seen: set[str] = set()
+    kept = []
+    for item in items:
+        item = item.strip().strip(_INVISIBLE).strip()
+        folded = item.casefold()
+        if item and folded not in seen:
+            seen.add(folded)
+            kept.append(item)
+    return kept
+
+
+def split_tags(text: str) -> list[str]:
+    """Tags separated by commas, semicolons or line breaks; trimmed; empty pieces dropped;
+    the same tag in another case kept once, first spelling wins (the server folds case)."""
+    return _dedupe_casefold(_TAG_SEPARATORS.split(text))
+
+
+def split_authors(text: str) -> list[str]:
+    """Authors separated by semicolons or line breaks. Commas stay: 'Smith, Jane' is one name."""
+    return _dedupe_casefold(_AUTHOR_SEPARATORS.split(text))
+
+
+_INT_TEXT = re.compile(r"^-?(?:0|[1-9]\d{0,14})$")
+_FLOAT_TEXT = re.compile(r"^-?(?:0|[1-9]\d*)\.\d+$")
+
+
+def custom_field_value(value):
+    """A custom field keeps its type: Excel numbers and booleans as they are, and text that
+    reads as a plain number (4, 2.5) or TRUE/FALSE as that type. Text that only looks like
+    a number to a machine ("00042", "1e5", "+3") stays text."""
+    if isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    text = to_text(value)
+    if text is None:
+        return None
+    if _INT_TEXT.match(text):
+        return int(text)
+    if _FLOAT_TEXT.match(text):
+        return float(text)
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return text
+
+
+_TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9]*)")
+
+
+def stripped_html_tags(description: str) -> list[str]:
+    """The HTML tags in a description that the server will strip (anything but p strong em ul li a)."""
+    found = []
+    for match in _TAG.finditer(description):
+        tag = match.group(2).lower()
+        if tag not in fields.ALLOWED_HTML_TAGS and tag not in found:
+            found.append(tag)
+    return found

@@ -1,0 +1,209 @@
+"""Stage 1 — read: an XLSX workbook or a CSV in any dialect Excel writes, cells as typed.
+
+`read_sheet(path)` gives a `Sheet`: the header row as the user typed it and every data row
+with its Excel row number (the header is row 1). Nothing is interpreted here beyond what
+the file format itself says: CSV cells are text, exactly as typed ("00042" keeps its
+zeros); XLSX cells keep the type Excel stored (a number, a boolean, text). Whole numbers
+come back as `int`, so an id cell holding 42 never turns into "42.0".
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import FileUnusable
+
+CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+PREFERRED_SHEET = "Courses"
+# Our CSV writer puts an apostrophe before text that Excel would run as a formula
+# (see `reporting.csv_safe`); reading strips it again so that a file round-trips.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+Cell = str | int | float | bool | None
+
+
+@dataclass
+class Sheet:
+    path: Path
+    headers: list[str]
+    rows: list[tuple[int, list[Cell]]]  # (Excel row number, cells aligned with headers)
+    format: str  # "csv" or "xlsx"
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet_name: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def read_sheet(path, sheet: str | None = None) -> Sheet:
+    """Read a course sheet. Raises `FileUnusable` with a reason a person can act on."""
+    path = Path(path)
+    if not path.exists():
+        raise FileUnusable(path, "file not found")
+    if path.is_dir():
+        raise FileUnusable(path, "is a folder, not a spreadsheet")
+    try:
+        head = path.open("rb").read(8)
+    except OSError as exc:
+        raise FileUnusable(path, f"cannot be opened ({exc.strerror})") from exc
+    suffix = path.suffix.lower()
+    is_zip = head.startswith(b"PK\x03\x04")
+    is_ole = head.startswith(b"\xd0\xcf\x11\xe0")  # legacy .xls
+    if suffix in EXCEL_SUFFIXES or is_zip or is_ole:
+        if suffix in CSV_SUFFIXES:
+            raise FileUnusable(path, "is named .csv but holds an Excel workbook; rename it to .xlsx")
+        return _read_workbook(path, sheet)
+    if sheet:
+        raise FileUnusable(path, "--sheet only applies to Excel workbooks, and this is a CSV file")
+    return _read_csv(path)
+
+
+# --- CSV -------------------------------------------------------------------------------
+
+
+def _read_csv(path: Path) -> Sheet:
+    data = path.read_bytes()
+    text, encoding = decode_csv_bytes(path, data)
+    if "\x00" in text:
+        raise FileUnusable(path, "is not a spreadsheet (binary content); save it as .xlsx or .csv")
+    text, delimiter = _find_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        records = list(reader)
+    except csv.Error as exc:
+        raise FileUnusable(path, f"is not valid CSV ({exc})") from exc
+    if not records or not any(c.strip() for c in records[0]):
+        raise FileUnusable(path, "is empty: the first row must hold the column headers")
+    headers = [h.strip() for h in records[0]]
+    width = len(headers)
+    rows: list[tuple[int, list[Cell]]] = []
+    for number, record in enumerate(records[1:], start=2):
+        cells: list[Cell] = [_csv_cell(c) for c in record[:width]]
+        if len(cells) < width:
+            cells.extend([None] * (width - len(cells)))
+        if any(c is not None for c in cells):
+            rows.append((number, cells))
+    return Sheet(path, headers, rows, "csv", encoding=encoding, delimiter=delimiter)
+
+
+def _csv_cell(text: str) -> Cell:
+    if text == "" or text.isspace():
+        return None
+    if text[0] == "'" and text[1:2] in FORMULA_STARTS and text[1:2]:
+        return text[1:]
+    return text
+
+
+def decode_csv_bytes(path, data: bytes) -> tuple[str, str]:
+    """Decode what Excel writes: UTF-8 (with or without BOM), UTF-16 with BOM, or
+    Windows-1252. Detected, not assumed: text that is valid UTF-8 is UTF-8 (a Windows-1252
+    file with any accented letter is almost never valid UTF-8), anything else is 1252."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise FileUnusable(path, "starts like UTF-16 text but cannot be decoded") from exc
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        # Five bytes have no letter in Windows-1252; Latin-1 gives them one rather than fail.
+        return data.decode("latin-1"), "latin-1"
+
+
+def _find_delimiter(text: str) -> tuple[str, str]:
+    """The delimiter of the header line: Excel's `sep=X` hint line, else the most
+    frequent of tab, ';' and ',' outside quotes (Excel in a comma-decimal locale writes ';')."""
+    first_line, _, rest = text.partition("\n")
+    stripped = first_line.strip().strip('"')
+    if stripped.lower().startswith("sep=") and len(stripped) == 5:
+        return rest, stripped[4]
+    counts = {d: 0 for d in ("\t", ";", ",")}
+    quoted = False
+    for char in text[:65536]:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted:
+            if char == "\n":
+                break
+            if char in counts:
+                counts[char] += 1
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return text, best if counts[best] else ","
+
+
+# --- Excel -----------------------------------------------------------------------------
+
+
+def _read_workbook(path: Path, sheet: str | None) -> Sheet:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error types for every kind of damage
+        raise FileUnusable(path, f"is not a readable Excel workbook ({_short(exc)})") from exc
+    names = list(workbook.sheet_names)
+    if sheet is not None:
+        if sheet not in names:
+            raise FileUnusable(path, f"has no sheet named {sheet!r}; its sheets are: {', '.join(names)}")
+        name = sheet
+    elif PREFERRED_SHEET in names:
+        name = PREFERRED_SHEET
+    elif names:
+        name = names[0]
+    else:
+        raise FileUnusable(path, "has no sheets")
+    try:
+        values = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    except Exception as exc:
+        raise FileUnusable(path, f"sheet {name!r} cannot be read ({_short(exc)})") from exc
+    if not values or not any(_excel_cell(c) is not None for c in values[0]):
+        raise FileUnusable(path, f"sheet {name!r} is empty: row 1 must hold the column headers")
+    headers = ["" if c is None else str(c).strip() for c in map(_excel_cell, values[0])]
+    while headers and headers[-1] == "":
+        headers.pop()
+    width = len(headers)
+    rows: list[tuple[int, list[Cell]]] = []
+    for number, record in enumerate(values[1:], start=2):
+        cells = [_excel_cell(c) for c in record[:width]]
+        if len(cells) < width:
+            cells.extend([None] * (width - len(cells)))
+        if any(c is not None for c in cells):
+            rows.append((number, cells))
+    return Sheet(path, headers, rows, "xlsx", sheet_name=name)
+
+
+def _excel_cell(value) -> Cell:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
+            return int(value)
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ") if value.time() != dt.time() else value.date().isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    text = str(value)
+    return None if text.strip() == "" else text
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
