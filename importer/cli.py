@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="where to write it (default: courses-template.xlsx)")
     template.add_argument("--force", action="store_true", help="replace an existing file")
 
+    from .sandbox.cli import add_sandbox_parser
+    add_sandbox_parser(commands)
+
     return parser
 
 

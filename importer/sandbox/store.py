@@ -1,0 +1,228 @@
+"""The sandbox's courses: validation as the guide describes it, storage, lookups.
+
+Every rule here is one the guide (`shared/api/creating-courses-via-api.md`) states or
+`contract-notes.md` decides; the texts of the guide's error messages are reproduced
+exactly. A rule broken raises `ApiError`, which the server turns into the error body.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import re
+import threading
+from pathlib import Path
+
+from .. import fields
+
+
+class ApiError(Exception):
+    """An error answer: `{"error", "message", "code", "statusCode"}`."""
+
+    def __init__(self, status: int, code: str, message: str, error: str = "Validation Error"):
+        super().__init__(message)
+        self.status, self.code, self.message, self.error = status, code, message, error
+
+    def body(self) -> dict:
+        return {"error": self.error, "message": self.message, "code": self.code, "statusCode": self.status}
+
+
+def _invalid(message: str) -> ApiError:
+    return ApiError(400, "INVALID_FIELD_VALUE", message)
+
+
+def now_iso() -> str:
+    """`2026-03-13T14:22:00.000Z`: milliseconds and a Z, as the guide's examples show."""
+    moment = dt.datetime.now(dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+_SCRIPT = re.compile(r"<\s*script\b[^>]*>.*?<\s*/\s*script\s*>|<\s*script\b[^>]*/?>", re.I | re.S)
+_ANY_TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9]*)\b[^>]*>")
+
+
+def clean_description(html: str) -> str:
+    """Script elements go with their content; other tags outside the basic set lose their
+    markup but keep their text."""
+    html = _SCRIPT.sub("", html)
+    return _ANY_TAG.sub(lambda m: m.group(0) if m.group(2).lower() in fields.ALLOWED_HTML_TAGS else "", html)
+
+
+def clean_tags(tags: list[str]) -> list[str]:
+    seen, kept = set(), []
+    for tag in tags:
+        tag = tag.strip()
+        if tag and tag.casefold() not in seen:
+            seen.add(tag.casefold())
+            kept.append(tag)
+    return kept
+
+
+COURSE_KEYS = ("id", "title", "slug", "courseType", "publishedStatus", "description", "authors", "tags",
+               "externalId", "isFree", "source", "customFields", "createdAt", "updatedAt")
+
+
+class CourseStore:
+    """Courses in memory, in creation order, optionally journaled to a JSON-lines file so a
+    rehearsal survives a restart. Thread-safe: the server handles requests concurrently."""
+
+    def __init__(self, *, custom_fields: list[str] | None = None, data: Path | None = None,
+                 seed: int | None = None):
+        self.custom_fields = None if custom_fields is None else set(custom_fields)
+        self.data = Path(data) if data else None
+        self._ids = random.Random(seed)
+        self._lock = threading.RLock()
+        self.courses: dict[str, dict] = {}
+        if self.data and self.data.exists():
+            self._load()
+
+    # --- persistence ---
+
+    def _load(self) -> None:
+        for line in self.data.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                try:
+                    course = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut short by a crash mid-write: the previous state stands
+                self.courses[course["id"]] = course
+
+    def _persist(self, course: dict) -> None:
+        if self.data:
+            self.data.parent.mkdir(parents=True, exist_ok=True)
+            with self.data.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(course, ensure_ascii=False) + "\n")
+
+    # --- reads ---
+
+    def get(self, course_id: str) -> dict:
+        with self._lock:
+            course = self.courses.get(course_id)
+        if course is None:
+            raise ApiError(404, "NOT_FOUND", f"Course '{course_id}' not found.", error="Not Found")
+        return course
+
+    def find(self, **criteria) -> list[dict]:
+        with self._lock:
+            courses = list(self.courses.values())
+        return [c for c in courses if all(c.get(k) == v for k, v in criteria.items())]
+
+    def all(self) -> list[dict]:
+        with self._lock:
+            return list(self.courses.values())
+
+    # --- writes ---
+
+    def create(self, body) -> dict:
+        if not isinstance(body, dict):
+            raise ApiError(400, "INVALID_JSON", "Request body must be a JSON object.")
+        for name in fields.REQUIRED:
+            value = body.get(name)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                raise ApiError(400, "MISSING_REQUIRED_FIELD", f"Field '{name}' is required.")
+        values = self._checked(body)
+        with self._lock:
+            self._check_unique(values, None)
+            if not values.get("slug"):
+                values["slug"] = self._free_slug(values["title"])
+            stamp = now_iso()
+            course = {
+                "id": self._new_id(), "title": values["title"], "slug": values["slug"],
+                "courseType": values["courseType"],
+                "publishedStatus": values.get("publishedStatus", "draft"),
+                "description": values.get("description"), "authors": values.get("authors", []),
+                "tags": values.get("tags", []), "externalId": values.get("externalId"),
+                "isFree": values.get("isFree", False), "source": values.get("source"),
+                "customFields": values.get("customFields", {}), "createdAt": stamp, "updatedAt": stamp,
+            }
+            self.courses[course["id"]] = course
+            self._persist(course)
+            return course
+
+    def update(self, course_id: str, body) -> dict:
+        if not isinstance(body, dict):
+            raise ApiError(400, "INVALID_JSON", "Request body must be a JSON object.")
+        for name in fields.REQUIRED:
+            if name in body and (body[name] is None or (isinstance(body[name], str) and not body[name].strip())):
+                raise ApiError(400, "MISSING_REQUIRED_FIELD", f"Field '{name}' is required.")
+        values = self._checked(body)
+        with self._lock:
+            course = dict(self.get(course_id))
+            self._check_unique(values, course_id)
+            course.update(values)
+            course["updatedAt"] = now_iso()
+            self.courses[course_id] = course
+            self._persist(course)
+            return course
+
+    def _new_id(self) -> str:
+        while True:
+            course_id = "crs_" + "".join(self._ids.choice("0123456789abcdef") for _ in range(10))
+            if course_id not in self.courses:
+                return course_id
+
+    def _free_slug(self, title: str) -> str:
+        base = fields.slugify(title) or "course"
+        taken = {c["slug"] for c in self.courses.values()}
+        slug, n = base, 2
+        while slug in taken:
+            slug, n = f"{base}-{n}", n + 1
+        return slug
+
+    def _check_unique(self, values: dict, own_id: str | None) -> None:
+        others = [c for c in self.courses.values() if c["id"] != own_id]
+        if "title" in values and any(c["title"] == values["title"] for c in others):
+            raise ApiError(422, "DUPLICATE_TITLE", f"A course with title '{values['title']}' already exists.")
+        if values.get("slug") and any(c["slug"] == values["slug"] for c in others):
+            raise ApiError(422, "DUPLICATE_SLUG", f"A course with slug '{values['slug']}' already exists.")
+        if values.get("externalId") is not None and any(c.get("externalId") == values["externalId"] for c in others):
+            raise ApiError(422, "DUPLICATE_EXTERNAL_ID",
+                           f"A course with externalId '{values['externalId']}' already exists.")
+
+    def _checked(self, body: dict) -> dict:
+        """The fields of a request body, checked and cleaned; unknown keys are ignored."""
+        values: dict = {}
+        if "title" in body:
+            title = body["title"]
+            if not isinstance(title, str):
+                raise _invalid("Field 'title' must be a string.")
+            title = title.strip()
+            if len(title) > fields.TITLE_MAX_LENGTH:
+                raise _invalid(f"Field 'title' must be at most {fields.TITLE_MAX_LENGTH} characters.")
+            values["title"] = title
+        for name, accepted in fields.ENUM_VALUES.items():
+            if name in body and body[name] is not None:
+                if body[name] not in accepted:
+                    raise _invalid(f"Invalid {name} '{body[name]}'. Accepted values: {', '.join(accepted)}.")
+                values[name] = body[name]
+        if body.get("slug") is not None:
+            slug = body["slug"]
+            if not isinstance(slug, str) or not fields.SLUG_PATTERN.match(slug):
+                raise _invalid(f"Invalid slug '{slug}'. Use lowercase letters, digits and single hyphens.")
+            values["slug"] = slug
+        for name in ("description", "externalId", "source"):
+            if body.get(name) is not None:
+                if not isinstance(body[name], str):
+                    raise _invalid(f"Field '{name}' must be a string.")
+                values[name] = body[name]
+        if "description" in values:
+            values["description"] = clean_description(values["description"])
+        for name in ("authors", "tags"):
+            if body.get(name) is not None:
+                items = body[name]
+                if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                    raise _invalid(f"Field '{name}' must be an array of strings.")
+                values[name] = clean_tags(items) if name == "tags" else list(items)
+        if body.get("isFree") is not None:
+            if not isinstance(body["isFree"], bool):
+                raise _invalid("Field 'isFree' must be a boolean.")
+            values["isFree"] = body["isFree"]
+        if body.get("customFields") is not None:
+            custom = body["customFields"]
+            if not isinstance(custom, dict):
+                raise _invalid("Field 'customFields' must be an object.")
+            # Keys the instance does not know are dropped without a word, as the guide says.
+            values["customFields"] = {k: v for k, v in custom.items()
+                                      if self.custom_fields is None or k in self.custom_fields}
+        return values
