@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .sandbox.cli import add_sandbox_parser
     add_sandbox_parser(commands)
+    from .run_cli import add_run_parser
+    add_run_parser(commands, _add_input_options)
 
     return parser
 

@@ -164,8 +164,8 @@ def write_error_report(result, path) -> None:
         else:
             note = issue.message
         marks[(row_index, column_index)] = (colour, note)
-    id_columns = _id_columns(result.columns)
-    user_rows = ([_as_written(v, i in id_columns) for i, v in enumerate(cells)]
+    id_columns = id_columns(result.columns)
+    user_rows = ([as_written(v, i in id_columns) for i, v in enumerate(cells)]
                  for _, cells in result.sheet.rows)
     write_workbook(path, [
         Table(headers, user_rows, sheet_name=result.sheet.sheet_name or "Courses", marks=marks),
@@ -181,14 +181,14 @@ def _column_index(columns, issue: Issue) -> int | None:
     return index
 
 
-def _id_columns(columns) -> set[int]:
+def id_columns(columns) -> set[int]:
     from .fields import FIELDS_BY_NAME
 
     return {i for i, name in enumerate(columns.fields)
             if name in FIELDS_BY_NAME and FIELDS_BY_NAME[name].id_like}
 
 
-def _as_written(value, is_id: bool):
+def as_written(value, is_id: bool):
     """Cells go back out as they came in; ids always as text so Excel cannot mangle them."""
     return to_text(value) if is_id else value
 

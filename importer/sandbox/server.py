@@ -261,7 +261,9 @@ class Handler(BaseHTTPRequestHandler):
             return {}
         return {"X-RateLimit-Limit": str(self.server.config.rate_limit),
                 "X-RateLimit-Remaining": str(max(remaining, 0)),
-                "X-RateLimit-Reset": str(math.ceil(time.time() + wait))}
+                # Unix seconds, to the millisecond: with a 2-second test window whole seconds
+                # would be too coarse to pace by.
+                "X-RateLimit-Reset": f"{time.time() + wait:.3f}"}
 
     def _throttled(self, method: str, wait: float, headers: dict) -> None:
         with self.server.stats_lock:

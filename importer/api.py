@@ -1,0 +1,252 @@
+"""The HTTP contract of the courses API, in one place.
+
+Everything the importer knows about the wire lives here: URLs, the auth header, how a
+reply is classified, how error bodies and rate-limit signals are read. The pipeline sees
+`Reply` values, never httpx objects, so another API dialect could be added beside this one.
+
+A reply is one of (see `Reply.kind`):
+
+    ok           2xx with a course id
+    row_failure  400/404/409/422, or 2xx without an id: this row is wrong, do not retry
+    auth         401/403: the key is wrong, every row would fail the same way
+    transient    429, 5xx, connect errors, timeouts before sending: retry after a wait
+    lost         the request went out and no reply came back: it may have been applied
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpx
+
+from .errors import InsecureTarget, TargetError
+
+COURSES_PATH = "/incoming/v2/courses"
+PING_PATH = "/incoming/v2/ping"
+DEFAULT_TIMEOUT = 30.0
+USER_AGENT = "importer/0.1"
+LOOKUP_FIELDS = ("externalId", "slug", "title")
+
+
+def base_url_for(domain: str | None = None, base_url: str | None = None) -> str:
+    """`--domain acme` -> https://acme.thoughtindustries.com; `--base-url` as given. Plain
+    http:// only to a loopback address: anything else would send the key in clear text."""
+    if domain is not None:
+        if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?", domain):
+            raise TargetError(f"--domain {domain!r} is not a valid name: use the part before "
+                              ".thoughtindustries.com, e.g. --domain acme")
+        return f"https://{domain.lower()}.thoughtindustries.com"
+    parts = urlsplit((base_url or "").strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetError(f"--base-url {base_url!r} is not an http(s) URL, e.g. https://acme.example.com")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise InsecureTarget(f"refusing plain http:// to {parts.hostname}: the API key would travel "
+                             "unencrypted. Use https:// (http:// is only for a sandbox on this machine)")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class RateSignals:
+    """What the server said about its limit. Any field may be missing."""
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset_in: float | None = None  # seconds from now until X-RateLimit-Reset
+    retry_after: float | None = None  # seconds, from the Retry-After header or a retryAfter body field
+
+
+@dataclass
+class Reply:
+    method: str
+    path: str
+    status: int | None  # None: no reply (see `transport_error`)
+    body: object = None  # parsed JSON, or None
+    text: str = ""  # the raw body, cut short, for reports when it is not JSON
+    rate: RateSignals = field(default_factory=RateSignals)
+    transport_error: str | None = None
+    sent: bool = True  # False when the request surely never reached the server
+    elapsed: float = 0.0
+
+    @property
+    def kind(self) -> str:
+        if self.status is None:
+            return "lost" if self.sent and self.method in ("POST", "PUT") else "transient"
+        if self.status in (401, 403):
+            return "auth"
+        if self.status == 429 or self.status >= 500:
+            return "transient"
+        if 200 <= self.status < 300:
+            if self.method == "POST" and not self.course_id:
+                return "row_failure"  # some endpoints answer 200 with an `errors` array
+            return "ok"
+        return "row_failure"
+
+    @property
+    def course_id(self) -> str | None:
+        if isinstance(self.body, dict) and isinstance(self.body.get("id"), str) and self.body["id"]:
+            return self.body["id"]
+        return None
+
+    @property
+    def code(self) -> str:
+        """The API's error code, or one that names what happened."""
+        if isinstance(self.body, dict) and isinstance(self.body.get("code"), str):
+            return self.body["code"]
+        if self.status is None:
+            return "NO_REPLY" if self.sent else "CONNECTION_FAILED"
+        if self.status == 429:
+            return "RATE_LIMITED"
+        if 200 <= self.status < 300:
+            return "NO_COURSE_ID"
+        return f"HTTP_{self.status}"
+
+    @property
+    def message(self) -> str:
+        if self.transport_error:
+            return self.transport_error
+        if isinstance(self.body, dict):
+            for key in ("message", "error"):
+                if isinstance(self.body.get(key), str):
+                    return self.body[key]
+            if self.body.get("errors"):
+                return json.dumps(self.body["errors"], ensure_ascii=False)[:500]
+        if 200 <= (self.status or 0) < 300:
+            return f"the server answered {self.status} without a course id: {self.text[:300]}"
+        snippet = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", self.text)).strip()[:200]
+        return f"HTTP {self.status}" + (f": {snippet}" if snippet else "")
+
+
+class CoursesAPI:
+    """The courses endpoints. Every call returns a `Reply`; none raises for HTTP trouble."""
+
+    def __init__(self, base_url: str, api_key: str, *, timeout: float = DEFAULT_TIMEOUT,
+                 transport: httpx.BaseTransport | None = None):
+        self.base_url = base_url
+        self._client = httpx.Client(
+            base_url=base_url, timeout=timeout, transport=transport,
+            headers={"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT,
+                     "Accept": "application/json"})
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def ping(self) -> Reply:
+        return self._send("GET", PING_PATH)
+
+    def create(self, payload: dict) -> Reply:
+        return self._send("POST", COURSES_PATH, json=payload)
+
+    def find(self, field_name: str, value: str) -> Reply:
+        """`GET /courses?externalId=X` (or slug, title): `body["courses"]` lists the matches."""
+        return self._send("GET", COURSES_PATH, params={field_name: value})
+
+    def list_page(self, cursor: str | None = None, per_page: int = 100) -> Reply:
+        params = {"perPage": per_page, **({"cursor": cursor} if cursor else {})}
+        return self._send("GET", COURSES_PATH, params=params)
+
+    def _send(self, method: str, path: str, **kwargs) -> Reply:
+        started = time.monotonic()
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            return Reply(method, path, None, transport_error=_describe(exc), sent=False,
+                         elapsed=time.monotonic() - started)
+        except httpx.TransportError as exc:  # read/write timeouts, dropped connections
+            return Reply(method, path, None, transport_error=_describe(exc), sent=True,
+                         elapsed=time.monotonic() - started)
+        return _reply_from(method, path, response, time.monotonic() - started)
+
+
+def _reply_from(method: str, path: str, response: httpx.Response, elapsed: float) -> Reply:
+    text = response.text[:2000] if response.content else ""
+    try:
+        body = response.json() if response.content else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None  # an HTML page from a proxy, say: kept as text
+    return Reply(method, path, response.status_code, body, text, rate_signals(response.headers, body),
+                 elapsed=elapsed)
+
+
+def rate_signals(headers, body, now: float | None = None) -> RateSignals:
+    now = time.time() if now is None else now
+    return RateSignals(
+        limit=_int(headers.get("X-RateLimit-Limit")),
+        remaining=_int(headers.get("X-RateLimit-Remaining")),
+        reset_in=_reset_in(headers.get("X-RateLimit-Reset"), now),
+        retry_after=parse_retry_after(headers.get("Retry-After"), now)
+        if headers.get("Retry-After") is not None else _body_retry_after(body),
+    )
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After is seconds (`120`) or an HTTP date (`Wed, 21 Oct 2026 07:28:00 GMT`)."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment is None:
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
+def _body_retry_after(body) -> float | None:
+    if isinstance(body, dict) and isinstance(body.get("retryAfter"), int | float):
+        return max(0.0, float(body["retryAfter"]))
+    return None
+
+
+def _reset_in(value: str | None, now: float) -> float | None:
+    try:
+        reset = float(value) if value is not None else None
+    except ValueError:
+        return None
+    if reset is None:
+        return None
+    # Unix seconds, as documented; a small number is a delay in seconds, as some servers send.
+    return max(0.0, reset - now) if reset > 1e9 else max(0.0, reset)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _describe(exc: Exception) -> str:
+    kind = {httpx.ConnectError: "could not connect", httpx.ConnectTimeout: "connection timed out",
+            httpx.ReadTimeout: "no reply within the timeout", httpx.RemoteProtocolError:
+            "the connection closed without a reply", httpx.ReadError: "the connection broke",
+            httpx.WriteError: "the connection broke while sending", httpx.PoolTimeout: "no free connection"}
+    for cls, text in kind.items():
+        if isinstance(exc, cls):
+            return text
+    return type(exc).__name__

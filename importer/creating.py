@@ -1,0 +1,275 @@
+"""Stage 4 — create: each valid row POSTed once, paced, retried, journaled.
+
+`Importer.run(validation)` walks the valid rows in file order. For each it asks the
+journal first (created before on this target: `exists`, nothing sent), writes `sending`
+before the POST and the outcome after it. A POST whose reply was lost may have been
+applied, so before it is sent again the course is looked up (by externalId, else slug,
+else title); a duplicate-422 on such a resend also resolves to the course found.
+
+Retries: 429, 5xx, connection errors and timeouts wait (the server's Retry-After when it
+gives one, else capped jittered exponential backoff) and try again up to `max_retries`.
+400/404/409/422 fail the row. 401/403 stop the run. So do `max_consecutive_failures`
+transient failures in a row: the server is down, and burning through the file helps nobody.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from .api import CoursesAPI, Reply
+from .errors import BadKey, TargetError, TargetUnreachable
+from .journal import CREATED, FAILED, SENDING, Journal, identity_key
+from .pacing import Backoff, Pacer
+from .validating import RowResult, ValidationResult
+
+CREATED_STATUS, EXISTS, INVALID, FAILED_STATUS, NOT_ATTEMPTED = (
+    "created", "exists", "invalid", "failed", "not_attempted")
+
+
+@dataclass
+class RowOutcome:
+    row: int
+    status: str
+    course_id: str | None = None
+    course_slug: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (CREATED_STATUS, EXISTS)
+
+
+@dataclass
+class RunReport:
+    outcomes: list[RowOutcome]  # in input order, one per data row
+    stop_reason: str | None = None
+    interrupted: bool = False
+    lookup_supported: bool | None = None
+    retries: int = 0
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def all_ok(self) -> bool:
+        return all(o.ok for o in self.outcomes)
+
+
+class Interrupted(Exception):
+    """The user asked to stop (Ctrl-C, SIGTERM): finish what is in flight, send nothing more."""
+
+
+class NullProgress:
+    """The do-nothing twin of the progress display, so this module never asks about terminals."""
+
+    def start(self, total: int) -> None: ...
+    def row_done(self, outcome: RowOutcome) -> None: ...
+    def retried(self, reply: Reply, wait: float) -> None: ...
+    def note(self, message: str) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass
+class RunSettings:
+    max_retries: int = 5
+    max_consecutive_failures: int = 10
+    source_file: str | None = None
+
+
+@dataclass
+class Importer:
+    api: CoursesAPI
+    journal: Journal
+    target: str
+    pacer: Pacer
+    backoff: Backoff = field(default_factory=Backoff)
+    settings: RunSettings = field(default_factory=RunSettings)
+    stop: threading.Event = field(default_factory=threading.Event)
+    log: object = None  # a RunLog, or None
+    progress: object = field(default_factory=NullProgress)
+
+    def __post_init__(self):
+        self._consecutive_failures = 0
+        self._retries = 0
+        self.lookup_supported: bool | None = None
+
+    # --- the run ---
+
+    def check_key(self) -> Reply:
+        """One cheap request before any row: a wrong key or an unreachable host stops here."""
+        reply = self._with_retries(self.api.ping, row=None)
+        if reply.kind == "auth":
+            raise BadKey(f"the API key was refused by {self.target} (HTTP {reply.status}); "
+                         "check TI_API_KEY — nothing was sent")
+        if reply.status is None:
+            raise TargetUnreachable(f"cannot reach {self.target}: {reply.message}")
+        if reply.kind == "transient":
+            raise TargetUnreachable(f"{self.target} is not answering properly ({reply.message}); nothing was sent")
+        return reply
+
+    def run(self, validation: ValidationResult) -> RunReport:
+        outcomes: dict[int, RowOutcome] = {r.row: invalid_outcome(r) for r in validation.invalid_rows}
+        valid = validation.valid_rows
+        report = RunReport([])
+        self.progress.start(len(valid))
+        try:
+            for result in valid:
+                if self.stop.is_set():
+                    raise Interrupted
+                outcome = self.create_row(result)
+                outcomes[result.row] = outcome
+                self.progress.row_done(outcome)
+        except Interrupted:
+            report.interrupted = True
+        except TargetError as exc:
+            report.stop_reason = str(exc)
+        finally:
+            self.progress.close()
+        reason = "the run was interrupted before this row" if report.interrupted else \
+            f"the run stopped before this row: {report.stop_reason}"
+        for result in valid:
+            outcomes.setdefault(result.row, RowOutcome(result.row, NOT_ATTEMPTED, error_code="NOT_ATTEMPTED",
+                                                       error_message=reason))
+        report.outcomes = [outcomes[r.row] for r in validation.rows]
+        report.lookup_supported = self.lookup_supported
+        report.retries = self._retries
+        return report
+
+    # --- one row ---
+
+    def create_row(self, result: RowResult) -> RowOutcome:
+        key = identity_key(result.identity)
+        entry = self.journal.get(self.target, key)
+        if entry and entry.status == CREATED:
+            return RowOutcome(result.row, EXISTS, entry.course_id, entry.course_slug)
+        if entry and entry.status == SENDING:
+            # An earlier run sent this and never heard back: it may exist already.
+            found = self.look_up(result)
+            if found:
+                return self._created(result, key, found, EXISTS)
+        ambiguous = bool(entry and entry.status == SENDING)
+        attempt = 0
+        while True:
+            attempt += 1
+            self.journal.record(self.target, key, SENDING, source_file=self.settings.source_file,
+                                source_row=result.row)
+            reply = self._request(lambda: self.api.create(result.payload), result.row, attempt)
+            kind = reply.kind
+            if kind == "ok":
+                return self._created(result, key, reply.body, CREATED_STATUS)
+            if kind == "auth":
+                self.journal.record(self.target, key, FAILED, source_row=result.row)
+                raise BadKey(f"the API key was refused (HTTP {reply.status}) at row {result.row}; "
+                             "the key may have been revoked")
+            if kind == "row_failure":
+                if ambiguous and reply.code.startswith("DUPLICATE_"):
+                    return self._resolve_duplicate(result, key, reply)
+                self.journal.record(self.target, key, FAILED, source_row=result.row)
+                return RowOutcome(result.row, FAILED_STATUS, error_code=reply.code, error_message=reply.message)
+            ambiguous = ambiguous or kind == "lost"
+            self._note_transient(reply)
+            if attempt > self.settings.max_retries:
+                if not ambiguous:
+                    self.journal.record(self.target, key, FAILED, source_row=result.row)
+                return RowOutcome(result.row, FAILED_STATUS, error_code=reply.code,
+                                  error_message=f"{reply.message} (gave up after {attempt} attempts)")
+            self._back_off(attempt, reply)
+            if ambiguous:
+                found = self.look_up(result)
+                if found:
+                    return self._created(result, key, found, CREATED_STATUS)
+
+    def _created(self, result: RowResult, key: str, course: dict, status: str) -> RowOutcome:
+        course_id, slug = course.get("id"), course.get("slug")
+        self.journal.record(self.target, key, CREATED, course_id=course_id, course_slug=slug,
+                            source_file=self.settings.source_file, source_row=result.row)
+        return RowOutcome(result.row, status, course_id, slug)
+
+    def _resolve_duplicate(self, result: RowResult, key: str, reply: Reply) -> RowOutcome:
+        """A duplicate after a lost reply is probably our own course: find it."""
+        found = self.look_up(result)
+        if found:
+            return self._created(result, key, found, CREATED_STATUS)
+        self.journal.record(self.target, key, FAILED, source_row=result.row)
+        why = "this server cannot be searched" if self.lookup_supported is False else "no match was found"
+        return RowOutcome(result.row, FAILED_STATUS, error_code="UNCONFIRMED",
+                          error_message=f"{reply.message} A reply was lost earlier, so this may be the course "
+                                        f"sent then, but {why}; check in the admin panel before re-running.")
+
+    def look_up(self, result: RowResult) -> dict | None:
+        """The course on the server with this row's identity, if any. None when there is none,
+        or when the server has no lookup endpoint (then resending is guarded only by the
+        server's own uniqueness rules, which the run's summary says)."""
+        if self.lookup_supported is False:
+            return None
+        field_name, value = result.identity
+        if field_name == "row":
+            return None
+        reply = self._with_retries(lambda: self.api.find(field_name, value), row=result.row)
+        if reply.status in (404, 405, 501):
+            self.lookup_supported = False
+            self.progress.note(f"{self.target} has no course lookup (HTTP {reply.status}): lost replies "
+                               "cannot be reconciled automatically; duplicates are refused by the server's "
+                               "uniqueness rules and reported as failures")
+            return None
+        if reply.kind != "ok" or not isinstance(reply.body, dict):
+            return None
+        self.lookup_supported = True
+        for course in reply.body.get("courses") or []:
+            if isinstance(course, dict) and course.get(field_name) == value and course.get("id"):
+                return course
+        return None
+
+    # --- requests ---
+
+    def _with_retries(self, send, row: int | None) -> Reply:
+        """An idempotent request (ping, lookup), retried on transient trouble."""
+        attempt = 0
+        while True:
+            attempt += 1
+            reply = self._request(send, row, attempt)
+            if reply.kind not in ("transient", "lost"):
+                self._consecutive_failures = 0
+                return reply
+            self._note_transient(reply)
+            if attempt > self.settings.max_retries:
+                return reply
+            self._back_off(attempt, reply)
+
+    def _request(self, send, row: int | None, attempt: int) -> Reply:
+        waited = self.pacer.wait_turn()
+        if self.stop.is_set():
+            raise Interrupted
+        reply = send()
+        self.pacer.learn(reply.rate)
+        if reply.kind not in ("transient", "lost"):
+            self._consecutive_failures = 0
+        if self.log:
+            self.log.request(reply, row=row, attempt=attempt, waited=waited)
+        return reply
+
+    def _note_transient(self, reply: Reply) -> None:
+        if reply.status == 429:
+            return  # the server is up and telling us to slow down: not a sign it is down
+        self._consecutive_failures += 1
+        if self._consecutive_failures >= self.settings.max_consecutive_failures:
+            raise TargetUnreachable(f"{self.target} failed {self._consecutive_failures} times in a row "
+                                    f"(last: {reply.message}); stopped so the rest of the file is not burned "
+                                    "through — run the same command again when the server is back")
+
+    def _back_off(self, attempt: int, reply: Reply) -> None:
+        server_wait = reply.rate.retry_after
+        if server_wait is None and reply.status == 429:
+            server_wait = reply.rate.reset_in
+        delay = self.backoff.delay(attempt, server_wait)
+        self._retries += 1
+        self.progress.retried(reply, delay)
+        self.pacer.hold(delay)
+
+
+def invalid_outcome(result: RowResult) -> RowOutcome:
+    errors = [i for i in result.issues if i.is_error]
+    message = "; ".join(f"{i.column}: {i.message}" for i in errors)
+    return RowOutcome(result.row, INVALID, error_code=errors[0].code if errors else None, error_message=message)

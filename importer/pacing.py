@@ -1,0 +1,83 @@
+"""Pacing under the rate limit, and backoff when the server pushes back.
+
+`Pacer` spaces request *starts* evenly at the configured rate: a reply that takes longer
+than the interval adds no sleep on top, and no burst is sent that the server's window
+would have to absorb. It learns from every reply: a lower `X-RateLimit-Limit` than
+configured becomes the pace (the window is assumed the same), `X-RateLimit-Remaining: 0`
+holds the next request until `X-RateLimit-Reset`, and a 429's wait holds it as told.
+
+Time is injected (`clock`, `sleep`) so that tests of pacing and backoff run instantly.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .api import RateSignals
+
+DEFAULT_RATE_PER_MINUTE = 100
+# Aim a little under the limit: the server counts arrivals, and arrivals jitter.
+SAFETY_MARGIN = 0.02
+
+
+class Pacer:
+    def __init__(self, limit: int, window: float = 60.0, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], object] = time.sleep, margin: float = SAFETY_MARGIN):
+        if limit < 1 or window <= 0:
+            raise ValueError("the rate limit must be at least 1 request per positive window")
+        self.limit, self.window, self.margin = limit, window, margin
+        self.clock, self.sleep = clock, sleep
+        self._next_start = float("-inf")
+        self._hold_until = float("-inf")
+
+    @property
+    def interval(self) -> float:
+        return self.window / self.limit * (1 + self.margin)
+
+    @property
+    def rate_per_minute(self) -> float:
+        return self.limit * 60.0 / self.window
+
+    def wait_turn(self) -> float:
+        """Sleep until the next request may start; return how long that was."""
+        wait = max(self._next_start, self._hold_until) - self.clock()
+        if wait > 0:
+            self.sleep(wait)
+        self._next_start = self.clock() + self.interval
+        return max(wait, 0.0)
+
+    def hold(self, seconds: float) -> None:
+        """No request before `seconds` from now (a server's Retry-After, a backoff)."""
+        self._hold_until = max(self._hold_until, self.clock() + seconds)
+
+    def learn(self, signals: RateSignals) -> None:
+        if signals.limit and 0 < signals.limit < self.limit:
+            old_interval = self.interval
+            self.limit = signals.limit
+            # The next start moves to the last start plus the slower interval.
+            self._next_start += self.interval - old_interval
+        if signals.remaining == 0 and signals.reset_in is not None:
+            self.hold(min(signals.reset_in, self.window))
+
+
+@dataclass
+class Backoff:
+    """Capped exponential backoff with jitter: attempt 1 waits about `base`, each further
+    attempt doubles, never beyond `cap`. A wait the server asked for is honoured instead
+    (with a little jitter on top, so that clients told the same second do not return together)."""
+
+    base: float = 1.0
+    cap: float = 60.0
+    rng: random.Random = None
+
+    def __post_init__(self):
+        self.rng = self.rng or random.Random()
+
+    def delay(self, attempt: int, server_wait: float | None = None) -> float:
+        if server_wait is not None:
+            return min(server_wait, self.cap * 5) + self.rng.uniform(0, min(0.1 * server_wait, 1.0) + 0.01)
+        ceiling = min(self.cap, self.base * 2 ** (attempt - 1))
+        return self.rng.uniform(ceiling / 2, ceiling)

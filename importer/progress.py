@@ -1,0 +1,109 @@
+"""How a run shows itself while it works, and the log it leaves.
+
+`start_progress()` picks a tqdm bar on a terminal and plain periodic lines otherwise
+(a log file, CI); both have the same methods as `creating.NullProgress`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+
+from .creating import RowOutcome
+
+PLAIN_EVERY_SECONDS = 10.0
+
+
+class BarProgress:
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.counts: Counter = Counter()
+        self.bar = None
+
+    def start(self, total: int) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="course", file=self.stream, dynamic_ncols=True,
+                        bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}] {postfix}")
+
+    def row_done(self, outcome: RowOutcome) -> None:
+        self.counts[outcome.status] += 1
+        self.bar.set_postfix_str(self._postfix(), refresh=False)
+        self.bar.update(1)
+
+    def retried(self, reply, wait: float) -> None:
+        self.counts["retried"] += 1
+        if self.bar:
+            self.bar.set_postfix_str(self._postfix())
+
+    def note(self, message: str) -> None:
+        (self.bar.write if self.bar else print)(f"Note: {message}", file=self.stream)
+
+    def close(self) -> None:
+        if self.bar:
+            self.bar.close()
+
+    def _postfix(self) -> str:
+        c = self.counts
+        return f"created {c['created']} exists {c['exists']} failed {c['failed']} retried {c['retried']}"
+
+
+class PlainProgress(BarProgress):
+    """One line every few seconds, for logs that are not a terminal."""
+
+    def __init__(self, stream=sys.stderr, every: float = PLAIN_EVERY_SECONDS, clock=time.monotonic):
+        super().__init__(stream)
+        self.every, self.clock = every, clock
+        self.total = 0
+        self.done = 0
+
+    def start(self, total: int) -> None:
+        self.total = total
+        self.started = self.last = self.clock()
+
+    def row_done(self, outcome: RowOutcome) -> None:
+        self.counts[outcome.status] += 1
+        self.done += 1
+        now = self.clock()
+        if now - self.last >= self.every or self.done == self.total:
+            self.last = now
+            elapsed = now - self.started
+            rate = self.done / elapsed * 60 if elapsed > 0 else 0.0
+            print(f"[{self.done}/{self.total}] {self._postfix()} ({rate:.0f}/min)", file=self.stream, flush=True)
+
+    def retried(self, reply, wait: float) -> None:
+        self.counts["retried"] += 1
+
+    def note(self, message: str) -> None:
+        print(f"Note: {message}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        pass
+
+
+def start_progress(stream=sys.stderr):
+    return BarProgress(stream) if stream.isatty() else PlainProgress(stream)
+
+
+class RunLog:
+    """JSON lines, one per request: what was asked, what came back, how long we waited.
+    Never a header: the key cannot end up here."""
+
+    def __init__(self, path):
+        self.handle = open(path, "a", encoding="utf-8")
+
+    def request(self, reply, *, row, attempt, waited) -> None:
+        self.write(event="request", method=reply.method, path=reply.path, status=reply.status,
+                   code=None if reply.kind == "ok" else reply.code, attempt=attempt, row=row,
+                   wait=round(waited, 3), elapsed=round(reply.elapsed, 3), course_id=reply.course_id,
+                   error=reply.transport_error)
+
+    def write(self, **record) -> None:
+        record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **record}
+        self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.handle.flush()
+
+    def close(self) -> None:
+        self.handle.close()

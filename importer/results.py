@@ -1,0 +1,88 @@
+"""What `importer run` leaves behind: the results sheet and the failures file.
+
+Both keep the input's own columns, header labels and order, so the failures file can be
+fixed and run again as it is. The importer's own columns go last; when the input is
+itself a results or failures file, its old copies of those columns are replaced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .creating import FAILED_STATUS, INVALID, NOT_ATTEMPTED, RunReport
+from .errors import OutputExists
+from .fields import OUTPUT_COLUMN_KEYS, header_key
+from .reporting import Table, as_written, id_columns, write_table
+from .validating import ValidationResult
+
+RESULT_COLUMNS = ("source_row", "status", "course_id", "course_slug", "error_code", "error_message")
+FAILURE_COLUMNS = ("source_row", "error_code", "error_message")
+FAILURE_STATUSES = (INVALID, FAILED_STATUS, NOT_ATTEMPTED)
+
+
+@dataclass
+class OutputPaths:
+    results: Path
+    failures: Path
+    log: Path
+
+
+def choose_output_paths(input_path, results: str | None, failures: str | None) -> OutputPaths:
+    """Paths given by the user must not exist (checked before anything is sent). Default
+    paths sit beside the input and are numbered (-2, -3, …) past any earlier run's files."""
+    source = Path(input_path)
+    for given in (results, failures):
+        if given and Path(given).exists():
+            raise OutputExists(f"{given} already exists and would be overwritten; move it away or "
+                               "choose another path")
+    kind = ".csv" if source.suffix.lower() in (".csv", ".tsv", ".txt") else ".xlsx"
+    n = 1
+    while True:
+        tag = "" if n == 1 else f"-{n}"
+        candidate = OutputPaths(
+            Path(results) if results else source.with_name(f"{source.stem}.results{tag}.xlsx"),
+            Path(failures) if failures else source.with_name(f"{source.stem}.failures{tag}{kind}"),
+            None)
+        candidate.log = candidate.results.with_name(f"{candidate.results.stem}.log.jsonl")
+        taken = [p for p, given in ((candidate.results, results), (candidate.failures, failures),
+                                    (candidate.log, None)) if not given and p.exists()]
+        if not taken:
+            return candidate
+        n += 1
+
+
+def _kept_columns(validation: ValidationResult) -> list[int]:
+    """The input's columns, less any importer output columns it carried from an earlier run."""
+    return [i for i, h in enumerate(validation.sheet.headers) if header_key(h) not in OUTPUT_COLUMN_KEYS]
+
+
+def _row_values(validation: ValidationResult, kept: list[int]):
+    ids = id_columns(validation.columns)
+    for number, cells in validation.sheet.rows:
+        yield number, [as_written(cells[i], i in ids) for i in kept]
+
+
+def write_results(validation: ValidationResult, report: RunReport, path) -> None:
+    kept = _kept_columns(validation)
+    headers = [validation.sheet.headers[i] for i in kept] + list(RESULT_COLUMNS)
+    by_row = {o.row: o for o in report.outcomes}
+
+    def rows():
+        for number, values in _row_values(validation, kept):
+            o = by_row[number]
+            yield values + [number, o.status, o.course_id, o.course_slug, o.error_code, o.error_message]
+
+    write_table(path, Table(headers, rows(), sheet_name="Results"),
+                delimiter=validation.sheet.delimiter or ",")
+
+
+def write_failures(validation: ValidationResult, report: RunReport, path) -> int:
+    """The rows to fix and send again, in the input's layout. Returns how many."""
+    kept = _kept_columns(validation)
+    headers = [validation.sheet.headers[i] for i in kept] + list(FAILURE_COLUMNS)
+    by_row = {o.row: o for o in report.outcomes}
+    failed = [(n, v) for n, v in _row_values(validation, kept) if by_row[n].status in FAILURE_STATUSES]
+    rows = [values + [n, by_row[n].error_code, by_row[n].error_message] for n, values in failed]
+    write_table(path, Table(headers, rows, sheet_name="Courses"), delimiter=validation.sheet.delimiter or ",")
+    return len(rows)
