@@ -164,8 +164,8 @@ def write_error_report(result, path) -> None:
         else:
             note = issue.message
         marks[(row_index, column_index)] = (colour, note)
-    id_columns = id_columns(result.columns)
-    user_rows = ([as_written(v, i in id_columns) for i, v in enumerate(cells)]
+    ids = id_columns(result.columns)
+    user_rows = ([as_written(v, i in ids) for i, v in enumerate(cells)]
                  for _, cells in result.sheet.rows)
     write_workbook(path, [
         Table(headers, user_rows, sheet_name=result.sheet.sheet_name or "Courses", marks=marks),
