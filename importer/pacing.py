@@ -2,9 +2,12 @@
 
 `Pacer` spaces request *starts* evenly at the configured rate: a reply that takes longer
 than the interval adds no sleep on top, and no burst is sent that the server's window
-would have to absorb. It learns from every reply: a lower `X-RateLimit-Limit` than
-configured becomes the pace (the window is assumed the same), `X-RateLimit-Remaining: 0`
-holds the next request until `X-RateLimit-Reset`, and a 429's wait holds it as told.
+would have to absorb. It learns from every reply: `X-RateLimit-Remaining` requests are
+left until `X-RateLimit-Reset`, so the next start is at least that time divided by
+remaining + 1 after the last one. That spreads what the server still allows evenly, and
+settles at the server's own rate when it is lower than the configured one (the header's
+`X-RateLimit-Limit` alone cannot: it does not say over which window). A 429's wait holds
+the next request as told.
 
 Time is injected (`clock`, `sleep`) so that tests of pacing and backoff run instantly.
 """
@@ -30,6 +33,7 @@ class Pacer:
             raise ValueError("the rate limit must be at least 1 request per positive window")
         self.limit, self.window, self.margin = limit, window, margin
         self.clock, self.sleep = clock, sleep
+        self._last_start = float("-inf")
         self._next_start = float("-inf")
         self._hold_until = float("-inf")
 
@@ -46,7 +50,8 @@ class Pacer:
         wait = max(self._next_start, self._hold_until) - self.clock()
         if wait > 0:
             self.sleep(wait)
-        self._next_start = self.clock() + self.interval
+        self._last_start = self.clock()
+        self._next_start = self._last_start + self.interval
         return max(wait, 0.0)
 
     def hold(self, seconds: float) -> None:
@@ -54,13 +59,13 @@ class Pacer:
         self._hold_until = max(self._hold_until, self.clock() + seconds)
 
     def learn(self, signals: RateSignals) -> None:
-        if signals.limit and 0 < signals.limit < self.limit:
-            old_interval = self.interval
-            self.limit = signals.limit
-            # The next start moves to the last start plus the slower interval.
-            self._next_start += self.interval - old_interval
-        if signals.remaining == 0 and signals.reset_in is not None:
-            self.hold(min(signals.reset_in, self.window))
+        """Take in what a reply said about the limit (call it right after the reply)."""
+        if signals.remaining is not None and signals.reset_in is not None and self._last_start > float("-inf"):
+            # The server counted the request when it arrived, about when it started: spread
+            # the remaining budget from there to the reset.
+            until_reset = self.clock() + signals.reset_in - self._last_start
+            spacing = until_reset / (max(signals.remaining, 0) + 1)
+            self._next_start = max(self._next_start, self._last_start + spacing)
 
 
 @dataclass
