@@ -88,6 +88,11 @@ _INVISIBLE = "\u200b\ufeff"
 def to_text(value) -> str | None:
     """Any cell as trimmed text (non-breaking and zero-width spaces too); empty is None.
     Numbers are written the way Excel shows them: 42 not 42.0, 1E+20 as 100000000000000000000."""
+    if type(value) is str:  # by far the most common: every CSV cell
+        text = value.strip()
+        if text and (text[0] in _INVISIBLE or text[-1] in _INVISIBLE):
+            text = text.strip(_INVISIBLE).strip()
+        return text or None
     if value is None:
         return None
     if isinstance(value, bool):
