@@ -1,0 +1,280 @@
+"""Every benchmark scenario in one run, each figure measured side by side: `python benchmarks/run.py`.
+
+Prints a table and writes it as JSON (benchmarks/results.json, or --json PATH). The import
+scenarios run the real CLI as a subprocess against a sandbox over HTTP on 127.0.0.1, next
+to the two reference loops a user might write instead (naive_loop.py, fixed_sleep.py).
+
+    S1  20 req / 2 s window, 30 ms latency, 200 rows, the importer told the true rate
+    S2  the server allows 12 / 2 s, the importer is told 20 / 2 s
+    S3  a generous limit, 200 ms latency, 50 rows
+    S4  S1 with 5 % drop-after-store and 5 % 503
+    V1  importer validate on a 100,000-row CSV, against pandas.read_csv
+    V2  importer validate on a 50,000-row XLSX, against pandas.read_excel (openpyxl)
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from importer.sandbox import Sandbox  # noqa: E402
+
+KEY = "benchmark-key"
+PY = sys.executable
+
+
+def write_catalogue(path: Path, rows: int, prefix: str = "Course") -> Path:
+    """API field names as headers, so the reference loops can read it as plainly as a user would."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["title", "courseType", "externalId", "tags"])
+        for i in range(rows):
+            writer.writerow([f"{prefix} {i:05}", "course", f"EXT-{i:06}", f"bench, t{i % 5}"])
+    return path
+
+
+def timed(command: list[str], **kwargs) -> tuple[float, subprocess.CompletedProcess]:
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "TI_API_KEY": KEY}, **kwargs)
+    elapsed = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"{command[:4]} failed ({done.returncode}): {done.stderr[-800:]}")
+    return elapsed, done
+
+
+def run_importer(source: Path, sandbox: Sandbox, rate_per_minute: float, work: Path, *extra: str) -> dict:
+    state = Path(tempfile.mkdtemp(dir=work))
+    elapsed, done = timed([PY, "-m", "importer", "run", str(source), "--base-url", sandbox.base_url,
+                           "--rate-limit", str(round(rate_per_minute)), "--yes", "--state-dir", str(state),
+                           "--results", str(state / "results.xlsx"), "--failures", str(state / "failures.csv"),
+                           *extra])
+    events = [json.loads(line) for line in (state / "results.log.jsonl").read_text().splitlines()]
+    end = next(e for e in events if e["event"] == "end")
+    return {"elapsed": elapsed, "run_phase": end["elapsed"], "created": end["created"], "failed": end["failed"],
+            "not_attempted": end["not_attempted"], "requests": sum(1 for e in events if e["event"] == "request")}
+
+
+def server_courses(sandbox: Sandbox) -> list[dict]:
+    courses, cursor = [], None
+    with httpx.Client(base_url=sandbox.base_url, headers=sandbox.auth_headers) as client:
+        while True:
+            params = {"perPage": 100, **({"cursor": cursor} if cursor else {})}
+            body = client.get("/incoming/v2/courses", params=params).json()
+            courses += body["courses"]
+            if not body["pageInfo"]["hasMore"]:
+                return courses
+            cursor = body["pageInfo"]["cursor"]
+
+
+def scenario_s1(work: Path) -> dict:
+    rows, limit, window = 200, 20, 2.0
+    source = write_catalogue(work / "s1.csv", rows)
+    ideal = rows * window / limit
+    rate = limit * 60 / window
+    with Sandbox(rate_limit=limit, rate_window=window, latency_ms=30, api_key=KEY) as sandbox:
+        ours = run_importer(source, sandbox, rate, work)
+        throttled = sandbox.stats()["throttled"]
+    with Sandbox(rate_limit=limit, rate_window=window, latency_ms=30, api_key=KEY) as sandbox:
+        naive, _ = timed([PY, str(HERE / "naive_loop.py"), str(source), sandbox.base_url])
+        naive_429 = sandbox.stats()["throttled"]
+    with Sandbox(rate_limit=limit, rate_window=window, latency_ms=30, api_key=KEY) as sandbox:
+        fixed, _ = timed([PY, str(HERE / "fixed_sleep.py"), str(source), sandbox.base_url, str(rate)])
+    return {"id": "S1", "ideal_s": ideal, "importer_s": ours["elapsed"], "importer_run_phase_s": ours["run_phase"],
+            "naive_s": naive, "fixed_sleep_s": fixed, "importer_429": throttled, "naive_429": naive_429,
+            "figures": [("elapsed ÷ ideal", ours["elapsed"] / ideal, "≤ 1.05"),
+                        ("429 count (naive loop's)", f"{throttled} ({naive_429})", "≤ 2"),
+                        ("elapsed ÷ naive loop", ours["elapsed"] / naive, "≤ 1.0"),
+                        ("elapsed ÷ fixed sleep", ours["elapsed"] / fixed, "≤ 0.85")],
+            "pass": ours["elapsed"] / ideal <= 1.05 and throttled <= 2 and ours["elapsed"] <= naive
+            and ours["elapsed"] / fixed <= 0.85}
+
+
+def scenario_s2(work: Path) -> dict:
+    rows, server_limit, window, told = 120, 12, 2.0, 20
+    source = write_catalogue(work / "s2.csv", rows)
+    with Sandbox(rate_limit=server_limit, rate_window=window, api_key=KEY) as sandbox:
+        ours = run_importer(source, sandbox, told * 60 / window, work)
+        stats = sandbox.stats()
+    server_rate = server_limit / window
+    # Over the creation phase: all its requests (POSTs and any retries) per second.
+    achieved = (ours["requests"] - 1) / ours["run_phase"]
+    share_429 = stats["throttled"] / stats["requests"]
+    return {"id": "S2", "achieved_rate": achieved, "server_rate": server_rate, "throttled": stats["throttled"],
+            "requests": stats["requests"],
+            "figures": [("achieved rate ÷ server's rate", achieved / server_rate, "≥ 0.90"),
+                        ("429s ÷ requests", f"{share_429:.1%}", "≤ 5 %")],
+            "pass": achieved / server_rate >= 0.90 and share_429 <= 0.05}
+
+
+def scenario_s3(work: Path) -> dict:
+    rows, latency = 50, 0.2
+    source = write_catalogue(work / "s3.csv", rows)
+    with Sandbox(rate_limit=10000, rate_window=60, latency_ms=latency * 1000, api_key=KEY) as sandbox:
+        ours = run_importer(source, sandbox, 10000, work)
+    floor = rows * latency
+    return {"id": "S3", "importer_run_phase_s": ours["run_phase"], "importer_s": ours["elapsed"],
+            "figures": [("creation elapsed ÷ (rows × latency)", ours["run_phase"] / floor, "≤ 1.05"),
+                        ("whole command ÷ (rows × latency)", ours["elapsed"] / floor, "(start-up, ping)")],
+            "pass": ours["run_phase"] / floor <= 1.05}
+
+
+def scenario_s4(work: Path, s1: dict) -> dict:
+    rows, limit, window = 200, 20, 2.0
+    source = write_catalogue(work / "s4.csv", rows)
+    with Sandbox(rate_limit=limit, rate_window=window, latency_ms=30, api_key=KEY, drop_rate=0.05,
+                 fail_rate=0.05, seed=4) as sandbox:
+        ours = run_importer(source, sandbox, limit * 60 / window, work, "--max-retries", "8")
+        courses = server_courses(sandbox)
+        stats = sandbox.stats()
+    counts = Counter(c["externalId"] for c in courses)
+    duplicates = sum(n - 1 for n in counts.values())
+    lost = sum(1 for i in range(rows) if f"EXT-{i:06}" not in counts)
+    return {"id": "S4", "dropped": stats["dropped"], "failed_503": stats["failed"], "duplicates": duplicates,
+            "lost": lost, "importer_s": ours["elapsed"],
+            "figures": [("duplicates", duplicates, "0"), ("rows lost", lost, "0"),
+                        ("elapsed ÷ S1", ours["elapsed"] / s1["importer_s"], "printed"),
+                        ("faults injected (drops, 503s)", f"{stats['dropped']}, {stats['failed']}", "")],
+            "pass": duplicates == 0 and lost == 0 and ours["created"] == rows}
+
+
+def child_peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def write_big_csv(path: Path, rows: int) -> Path:
+    types = ["course", "Video", "Learning Path", "article", "SCORM"]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Title *", "Course Type *", "Slug", "Description", "Published Status", "Authors", "Tags",
+                         "External ID", "Is Free", "Source", "customFields.difficulty", "customFields.hours"])
+        for i in range(rows):
+            writer.writerow([f"Course {i} on topic {i % 97}", types[i % 5], f"course-{i}",
+                             f"<p>About course {i}</p>", "draft", "Jane Doe; Smith, John", f"t{i % 10}, api, Basics",
+                             f"EXT-{i:07}", ["yes", "no"][i % 2], "internal", "beginner", str(i % 9)])
+    return path
+
+
+def best_of(n: int, command: list[str]) -> float:
+    return min(timed(command)[0] for _ in range(n))
+
+
+def scenario_v1(work: Path) -> dict:
+    source = write_big_csv(work / "v1.csv", 100_000)
+    importer = best_of(3, [PY, "-m", "importer", "validate", str(source)])
+    pandas = best_of(3, [PY, "-c", "import sys, pandas; pandas.read_csv(sys.argv[1], dtype=str, keep_default_na=False)",
+                         str(source)])
+    # The peak memory of one validate run on its own (ru_maxrss of children is the largest so far).
+    rss = json.loads(subprocess.run([PY, "-c", _RSS_PROBE, str(source)], capture_output=True, text=True,
+                                    check=True).stdout)
+    inproc = json.loads(subprocess.run([PY, "-c", _INPROCESS_CSV, str(source)], capture_output=True, text=True,
+                                       check=True).stdout)
+    return {"id": "V1", "importer_s": importer, "pandas_s": pandas, "peak_rss_mib": rss["mib"], **inproc,
+            "figures": [("elapsed ÷ pandas.read_csv (whole commands)", importer / pandas, "≤ 2.0"),
+                        ("elapsed ÷ pandas.read_csv (in one process)", inproc["importer_s"] / inproc["pandas_s"],
+                         "(imports excluded)"),
+                        ("peak RSS", f"{rss['mib']:.0f} MiB", "≤ 1 GiB")],
+            "pass": importer / pandas <= 2.0 and rss["mib"] <= 1024}
+
+
+_RSS_PROBE = """
+import json, resource, sys
+from importer.validating import validate_file
+validate_file(sys.argv[1])
+print(json.dumps({"mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+_INPROCESS_CSV = """
+import json, sys, time
+import pandas
+from importer.validating import validate_file
+best = {}
+for _ in range(3):
+    t = time.perf_counter(); validate_file(sys.argv[1]); a = time.perf_counter() - t
+    t = time.perf_counter(); pandas.read_csv(sys.argv[1], dtype=str, keep_default_na=False); b = time.perf_counter() - t
+    best = {"importer_s": min(a, best.get("importer_s", a)), "pandas_s": min(b, best.get("pandas_s", b))}
+print(json.dumps(best))
+"""
+
+
+def write_big_xlsx(path: Path, rows: int) -> Path:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Courses")
+    sheet.append(["Title *", "Course Type *", "Slug", "Description", "Published Status", "Authors", "Tags",
+                  "External ID", "Is Free", "Source", "customFields.difficulty", "customFields.hours"])
+    for i in range(rows):
+        sheet.append([f"Course {i} on topic {i % 97}", "course", f"course-{i}", f"<p>About course {i}</p>", "draft",
+                      "Jane Doe; Smith, John", f"t{i % 10}, api", f"EXT-{i:07}", i % 2 == 0, "internal",
+                      "beginner", i % 9])
+    workbook.save(path)
+    return path
+
+
+def scenario_v2(work: Path) -> dict:
+    source = write_big_xlsx(work / "v2.xlsx", 50_000)
+    importer = best_of(2, [PY, "-m", "importer", "validate", str(source)])
+    pandas = best_of(2, [PY, "-c", "import sys, pandas; pandas.read_excel(sys.argv[1], engine='openpyxl')",
+                         str(source)])
+    return {"id": "V2", "importer_s": importer, "pandas_s": pandas,
+            "figures": [("elapsed ÷ pandas.read_excel (openpyxl)", importer / pandas, "< 1.0")],
+            "pass": importer / pandas < 1.0}
+
+
+SCENARIOS = ("S1", "S2", "S3", "S4", "V1", "V2")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", choices=SCENARIOS, help="run these scenarios only")
+    parser.add_argument("--json", type=Path, default=HERE / "results.json", help="where to write the figures")
+    args = parser.parse_args()
+    chosen = args.only or SCENARIOS
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        s1 = None
+        for name in chosen:
+            started = time.perf_counter()
+            if name == "S1":
+                result = s1 = scenario_s1(work)
+            elif name == "S4":
+                result = scenario_s4(work, s1 or scenario_s1(work))
+            else:
+                result = globals()[f"scenario_{name.lower()}"](work)
+            result["scenario_s"] = round(time.perf_counter() - started, 1)
+            results.append(result)
+            print(f"{name} done in {result['scenario_s']} s", file=sys.stderr, flush=True)
+    print_table(results)
+    machine = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
+    args.json.write_text(json.dumps({"machine": machine, "results": results}, indent=2, default=str) + "\n")
+    print(f"\nMachine: {machine['platform']}, {machine['cpus']} CPUs, Python {machine['python']}")
+    print(f"Figures written to {args.json}")
+    return 0
+
+
+def print_table(results: list[dict]) -> None:
+    print(f"\n| id | figure | measured | target | met |\n|---|---|---|---|---|")
+    for result in results:
+        for label, value, target in result["figures"]:
+            shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+            print(f"| {result['id']} | {label} | {shown} | {target} | {'yes' if result['pass'] else 'no'} |")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
