@@ -244,6 +244,8 @@ class Importer:
             raise Interrupted
         reply = send()
         self.pacer.learn(reply.rate)
+        if reply.status == 429:
+            self.pacer.throttled(reply.rate)
         if reply.kind not in ("transient", "lost"):
             self._consecutive_failures = 0
         if self.log:

@@ -23,7 +23,10 @@ from .api import RateSignals
 
 DEFAULT_RATE_PER_MINUTE = 100
 # Aim a little under the limit: the server counts arrivals, and arrivals jitter.
-SAFETY_MARGIN = 0.02
+SAFETY_MARGIN = 0.01
+# A 429 from a server that sends no X-RateLimit headers says only "slower": each one
+# takes this much off the pace, so the importer settles instead of collecting 429s.
+SLOW_DOWN = 0.8
 
 
 class Pacer:
@@ -57,6 +60,12 @@ class Pacer:
     def hold(self, seconds: float) -> None:
         """No request before `seconds` from now (a server's Retry-After, a backoff)."""
         self._hold_until = max(self._hold_until, self.clock() + seconds)
+
+    def throttled(self, signals: RateSignals) -> None:
+        """A 429 came back. Without the server's budget in headers, the configured rate is
+        evidently too fast for this server: slow down for the rest of the run."""
+        if signals.remaining is None:
+            self.limit = max(1.0, self.limit * SLOW_DOWN)
 
     def learn(self, signals: RateSignals) -> None:
         """Take in what a reply said about the limit (call it right after the reply)."""

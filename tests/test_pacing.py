@@ -49,8 +49,8 @@ def test_slow_replies_add_no_sleep():
 
 
 def test_margin_keeps_under_the_limit():
-    p, _ = pacer(limit=100, window=60, margin=0.02)
-    assert p.interval == pytest.approx(0.612)
+    p, _ = pacer(limit=100, window=60, margin=0.01)
+    assert p.interval == pytest.approx(0.606)
     assert p.rate_per_minute == 100
 
 
@@ -102,3 +102,12 @@ def test_backoff_honours_the_server_wait():
     delays = [b.delay(1, server_wait=32) for _ in range(100)]
     assert all(32 <= d <= 33.01 for d in delays)
     assert all(2 <= b.delay(6, server_wait=2) <= 2.21 for _ in range(100))
+
+
+def test_a_429_without_headers_slows_the_pace_for_good():
+    p, _ = pacer(limit=20, window=2.0)
+    p.throttled(RateSignals(retry_after=1))
+    p.throttled(RateSignals(retry_after=1))
+    assert p.interval == pytest.approx(2.0 / (20 * 0.8 * 0.8))
+    p.throttled(RateSignals(remaining=0, reset_in=0.5))  # with headers, the budget rule already paces
+    assert p.interval == pytest.approx(2.0 / (20 * 0.8 * 0.8))
