@@ -82,7 +82,7 @@ def column_letter(index: int) -> str:
 
 # --- cells -----------------------------------------------------------------------------
 
-_INVISIBLE = "\u200b\ufeff"
+INVISIBLE = "\u200b\ufeff"
 
 
 def to_text(value) -> str | None:
@@ -90,8 +90,8 @@ def to_text(value) -> str | None:
     Numbers are written the way Excel shows them: 42 not 42.0, 1E+20 as 100000000000000000000."""
     if type(value) is str:  # by far the most common: every CSV cell
         text = value.strip()
-        if text and (text[0] in _INVISIBLE or text[-1] in _INVISIBLE):
-            text = text.strip(_INVISIBLE).strip()
+        if text and (text[0] in INVISIBLE or text[-1] in INVISIBLE):
+            text = text.strip(INVISIBLE).strip()
         return text or None
     if value is None:
         return None
@@ -101,7 +101,7 @@ def to_text(value) -> str | None:
         return str(value)
     if isinstance(value, float):
         return format(Decimal(repr(value)).normalize(), "f") if value == value else None
-    text = str(value).strip().strip(_INVISIBLE).strip()
+    text = str(value).strip().strip(INVISIBLE).strip()
     return text or None
 
 
@@ -145,7 +145,7 @@ def _dedupe_casefold(items) -> list[str]:
     seen: set[str] = set()
     kept = []
     for item in items:
-        item = item.strip().strip(_INVISIBLE).strip()
+        item = item.strip().strip(INVISIBLE).strip()
         folded = item.casefold()
         if item and folded not in seen:
             seen.add(folded)

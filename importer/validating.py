@@ -8,37 +8,41 @@ CLI's `validate` and `run` both use.
 
 from __future__ import annotations
 
-import re
+import functools
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import fields
 from . import issues as codes
 from .issues import Issue, error, warning
-from .normalizing import (
-    ColumnMap,
-    Invalid,
-    custom_field_value,
-    map_columns,
-    normalize_bool,
-    normalize_enum,
-    split_authors,
-    split_tags,
-    stripped_html_tags,
-    to_text,
-)
+from .normalizing import ColumnMap, map_columns
 from .reading import Sheet, paused_gc, read_sheet
-
-EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number; the rest become zeros
+from .rules import CUSTOM_FIELD, RULES, run_rule
 
 
 @dataclass(slots=True)
 class RowResult:
     row: int  # Excel row number
     cells: list  # the raw cells, aligned with the sheet's headers
-    payload: dict
-    issues: list[Issue] = field(default_factory=list)
+    issues: list[Issue]
+    names: tuple[str, ...]  # the API fields present in the sheet, in the guide's order
+    values: tuple  # their values in this row (None: empty)
+    custom_keys: tuple[str, ...] = ()
+    custom_values: tuple = ()
+    _payload: dict | None = None
+
+    @property
+    def payload(self) -> dict:
+        """The exact JSON body of this row's POST; empty cells are left out (server defaults).
+        Built on first use: validating a large file never needs most of them."""
+        if self._payload is None:
+            payload = {k: v for k, v in zip(self.names, self.values, strict=True) if v is not None}
+            custom = {k: v for k, v in zip(self.custom_keys, self.custom_values, strict=True) if v is not None}
+            if custom:
+                payload["customFields"] = custom
+            self._payload = payload
+        return self._payload
 
     @property
     def valid(self) -> bool:
@@ -47,9 +51,10 @@ class RowResult:
     @property
     def identity(self) -> tuple[str, str]:
         """How this course is recognised on the server: externalId, else slug, else title."""
+        payload = self.payload
         for name in ("externalId", "slug", "title"):
-            if self.payload.get(name):
-                return name, self.payload[name]
+            if payload.get(name):
+                return name, payload[name]
         return "row", str(self.row)
 
 
@@ -60,11 +65,11 @@ class ValidationResult:
     rows: list[RowResult]
     file_issues: list[Issue]  # about the file or a whole column (row 1 = the header)
 
-    @property
+    @functools.cached_property
     def valid_rows(self) -> list[RowResult]:
         return [r for r in self.rows if r.valid]
 
-    @property
+    @functools.cached_property
     def invalid_rows(self) -> list[RowResult]:
         return [r for r in self.rows if not r.valid]
 
@@ -87,8 +92,8 @@ def validate_file(path, *, sheet: str | None = None,
 def validate_sheet(sheet: Sheet, *, custom_fields: list[str] | None = None) -> ValidationResult:
     columns = map_columns(sheet.path, sheet.headers)
     with paused_gc():
-        rows = _normalize_rows(sheet, columns)
-        _flag_duplicates(rows)
+        rows, standard = _normalize_rows(sheet, columns)
+        _flag_duplicates(rows, standard)
     return ValidationResult(sheet, columns, rows, _column_issues(columns, custom_fields))
 
 
@@ -110,196 +115,41 @@ def _column_issues(columns: ColumnMap, custom_fields: list[str] | None) -> list[
     return found
 
 
-# --- the cells ------------------------------------------------------------------------
-#
-# Each field has a rule: a pure function from one raw cell to (value, problems), where a
-# problem is (code, severity, message, value shown in the report). The rules run column by
-# column, each distinct cell once (course types, tags, yes/no… repeat a lot): that is what
-# lets 100,000 rows validate in about a second.
-
-ERROR, WARNING = codes.ERROR, codes.WARNING
-_NO_PROBLEMS: tuple = ()
+# --- the rows -------------------------------------------------------------------------
 
 
-def _title(raw):
-    text = to_text(raw)
-    if text is not None and len(text) > fields.TITLE_MAX_LENGTH:
-        over = len(text) - fields.TITLE_MAX_LENGTH
-        return text, ((codes.INVALID_FIELD_VALUE, ERROR,
-                       f"Title is {len(text)} characters long; the maximum is {fields.TITLE_MAX_LENGTH}. "
-                       f"Shorten it by {over}.", text),)
-    return text, _NO_PROBLEMS
-
-
-def _enum_rule(name):
-    accepted = fields.ENUM_VALUES[name]
-
-    def rule(raw):
-        text = to_text(raw)
-        if text is None:
-            return None, _NO_PROBLEMS
-        value = normalize_enum(text, accepted, name)
-        if isinstance(value, Invalid):
-            return None, ((codes.INVALID_FIELD_VALUE, ERROR, value.message, text),)
-        return value, _NO_PROBLEMS
-
-    return rule
-
-
-def _stored_as_number(raw, text) -> tuple:
-    if type(raw) is str:
-        return _NO_PROBLEMS
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
-        return ((codes.ID_STORED_AS_NUMBER, WARNING,
-                 "Excel stored this id as a number, so leading zeros or digits past the 15th may "
-                 "already be lost. Format the column as Text and retype the id if it does not match "
-                 "your source system.", text),)
-    return _NO_PROBLEMS
-
-
-def _slug(raw):
-    text = to_text(raw)
-    if text is None:
-        return None, _NO_PROBLEMS
-    problems = _stored_as_number(raw, text)
-    if not fields.SLUG_PATTERN.match(text):
-        suggestion = fields.slugify(text)
-        hint = f" Did you mean '{suggestion}'?" if suggestion else ""
-        problems += ((codes.INVALID_FIELD_VALUE, ERROR,
-                      f"Slug '{text}' is not valid: use lowercase letters, digits and single hyphens "
-                      f"only.{hint} Or leave it empty to have one made from the title.", text),)
-    return text, problems
-
-
-# Any tag but the ones the server keeps: one search per description, in C.
-_STRIPPED_TAG = re.compile(r"<\s*/?\s*(?!(?:" + "|".join(sorted(fields.ALLOWED_HTML_TAGS)) + r")\b)[a-zA-Z]")
-
-
-def _description(raw):
-    text = to_text(raw)
-    if text is None:
-        return None, _NO_PROBLEMS
-    stripped = stripped_html_tags(text) if "<" in text and _STRIPPED_TAG.search(text) else None
-    if stripped:
-        tags = ", ".join(f"<{t}>" for t in stripped)
-        return text, ((codes.HTML_STRIPPED, WARNING,
-                       f"The server strips {tags} from descriptions (allowed: <p> <strong> <em> <ul> "
-                       "<li> <a>); that markup will be lost.", text),)
-    return text, _NO_PROBLEMS
-
-
-def _list_rule(splitter):
-    def rule(raw):
-        text = to_text(raw)
-        return (splitter(text) or None) if text else None, _NO_PROBLEMS
-
-    return rule
-
-
-def _external_id(raw):
-    text = to_text(raw)
-    if text is None:
-        return None, _NO_PROBLEMS
-    problems = _stored_as_number(raw, text)
-    digits = sum(c.isdigit() for c in text) if len(text) > EXCEL_DIGITS else 0
-    if digits > EXCEL_DIGITS:
-        problems += ((codes.ID_TOO_LONG_FOR_EXCEL, WARNING,
-                      f"This id has {digits} digits. Excel keeps only {EXCEL_DIGITS}: if the column is not "
-                      "formatted as Text, Excel replaces the rest with zeros when the file is saved. Check "
-                      "the value against your source system.", text),)
-    return text, problems
-
-
-def _is_free(raw):
-    text = to_text(raw)
-    if text is None:
-        return None, _NO_PROBLEMS
-    value = normalize_bool(raw)
-    if isinstance(value, Invalid):
-        return None, ((codes.INVALID_FIELD_VALUE, ERROR, value.message, text),)
-    return value, _NO_PROBLEMS
-
-
-def _plain_text(raw):
-    return to_text(raw), _NO_PROBLEMS
-
-
-def _custom(raw):
-    return custom_field_value(raw), _NO_PROBLEMS
-
-
-FIELD_RULES = {
-    "title": _title,
-    "courseType": _enum_rule("courseType"),
-    "slug": _slug,
-    "description": _description,
-    "publishedStatus": _enum_rule("publishedStatus"),
-    "authors": _list_rule(split_authors),
-    "tags": _list_rule(split_tags),
-    "externalId": _external_id,
-    "isFree": _is_free,
-    "source": _plain_text,
-}
-
-
-def _apply_rule(rule, column: list, numbers: list[int], name: str, found: dict) -> list:
-    """Run one field's rule down its column; problems go into `found[row index]`. Each
-    distinct cell is worked out once and the column is then mapped through the answers."""
-    if all(type(raw) is str or raw is None for raw in column):
-        keys = column
-        outcomes = {raw: rule(raw) for raw in dict.fromkeys(column) if raw is not None}
-    else:  # 1 == True in a dict: the type keeps Excel's TRUE and the number 1 apart
-        keys = [raw if raw is None or type(raw) is str else (type(raw), raw) for raw in column]
-        outcomes = {key: rule(raw) for key, raw in dict(zip(keys, column, strict=True)).items() if raw is not None}
-    outcomes[None] = (None, _NO_PROBLEMS)
-    values = list(map({key: value for key, (value, _) in outcomes.items()}.__getitem__, keys))
-    troubled = {key for key, (_, problems) in outcomes.items() if problems}
-    if troubled:
-        for index, key in enumerate(keys):
-            if key in troubled:
-                for code, severity, message, shown in outcomes[key][1]:
-                    found.setdefault(index, []).append(
-                        codes.Issue(numbers[index], name, shown, code, severity, message))
-    return values
-
-
-def _normalize_rows(sheet: Sheet, columns: ColumnMap) -> list[RowResult]:
+def _normalize_rows(sheet: Sheet, columns: ColumnMap) -> tuple[list[RowResult], dict[str, list]]:
+    """Every row's values and issues, worked out column by column (see `rules.run_rule`)."""
     numbers = [number for number, _ in sheet.rows]
-    all_cells = [cells for _, cells in sheet.rows]
+    by_column = list(zip(*(cells for _, cells in sheet.rows), strict=True)) if sheet.rows else \
+        [()] * len(columns.fields)
     found: dict[int, list[Issue]] = {}
-    standard: list[tuple[str, list]] = []
-    custom: list[tuple[str, list]] = []
+    standard: dict[str, list] = {}
+    custom: dict[str, list] = {}
     by_name = {name: i for i, name in enumerate(columns.fields) if name}
     for spec in fields.FIELDS:  # payload keys in the guide's order
         if spec.name in by_name:
-            column = [cells[by_name[spec.name]] for cells in all_cells]
-            standard.append((spec.name, _apply_rule(FIELD_RULES[spec.name], column, numbers, spec.name, found)))
+            column = list(by_column[by_name[spec.name]])
+            standard[spec.name] = run_rule(RULES[spec.name], column, numbers, spec.name, found)
     for index, name in enumerate(columns.fields):
         if name and name.startswith(fields.CUSTOM_FIELD_PREFIX):
-            column = [cells[index] for cells in all_cells]
             key = name[len(fields.CUSTOM_FIELD_PREFIX):]
-            custom.append((key, _apply_rule(_custom, column, numbers, name, found)))
+            custom[key] = run_rule(CUSTOM_FIELD, list(by_column[index]), numbers, name, found)
     _flag_missing(standard, numbers, found)
 
-    names = [name for name, _ in standard]
-    custom_keys = [key for key, _ in custom]
-    standard_rows = zip(*(values for _, values in standard), strict=True) if standard else ()
-    custom_rows = zip(*(values for _, values in custom), strict=True) if custom else None
-    results = []
-    for index, (number, cells, row) in enumerate(zip(numbers, all_cells, standard_rows, strict=True)):
-        payload = {k: v for k, v in zip(names, row, strict=True) if v is not None}
-        if custom_rows is not None:
-            extra = {k: v for k, v in zip(custom_keys, next(custom_rows), strict=True) if v is not None}
-            if extra:
-                payload["customFields"] = extra
-        results.append(RowResult(number, cells, payload, found.get(index, [])))
-    return results
+    names = tuple(standard)
+    custom_keys = tuple(custom)
+    standard_rows = zip(*standard.values(), strict=True)
+    custom_rows = zip(*custom.values(), strict=True) if custom else None
+    rows = [RowResult(number, cells, found.get(index, []), names, values,
+                      custom_keys, next(custom_rows) if custom_rows is not None else ())
+            for index, ((number, cells), values) in enumerate(zip(sheet.rows, standard_rows, strict=True))]
+    return rows, standard
 
 
-def _flag_missing(standard: list[tuple[str, list]], numbers: list[int], found: dict) -> None:
-    present = dict(standard)
+def _flag_missing(standard: dict[str, list], numbers: list[int], found: dict) -> None:
     for name in fields.REQUIRED:
-        values = present.get(name) or [None] * len(numbers)
+        values = standard.get(name) or [None] * len(numbers)
         for index, value in enumerate(values):
             if value is None and not any(i.column == name for i in found.get(index, ())):
                 found.setdefault(index, []).append(error(numbers[index], name, None, codes.MISSING_REQUIRED_FIELD,
@@ -313,14 +163,14 @@ _UNIQUE = (("title", codes.DUPLICATE_TITLE, "Title"),
            ("externalId", codes.DUPLICATE_EXTERNAL_ID, "External ID"))
 
 
-def _flag_duplicates(rows: list[RowResult]) -> None:
+def _flag_duplicates(rows: list[RowResult], standard: dict[str, list]) -> None:
     """The guide requires unique titles, slugs and externalIds: flag every row of a group
     that shares one, naming the other rows, so the user can pick which to change."""
     for name, code, label in _UNIQUE:
-        values = [result.payload.get(name) for result in rows]
-        repeated = {v for v, n in Counter(values).items() if n > 1 and v is not None}
-        if not repeated:
+        values = standard.get(name)
+        if not values:
             continue
+        repeated = {v for v, n in Counter(values).items() if n > 1 and v is not None}
         groups: dict[str, list[RowResult]] = defaultdict(list)
         for result, value in zip(rows, values, strict=True):
             if value in repeated:

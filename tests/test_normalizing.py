@@ -107,3 +107,37 @@ def test_column_letters(index, letter):
 
 def test_slugify():
     assert fields.slugify("Négociation commerciale — avancée!") == "negociation-commerciale-avancee"
+
+
+# --- the column fast paths give the same answers as one cell at a time -----------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from importer.rules import CUSTOM_FIELD, RULES, run_rule  # noqa: E402
+
+pieces = st.sampled_from(list("aZ09 -_,;<>/\n\t'=é") + ["\u00a0", "\u200b", "\ufeff", "<p>", "<script>",
+                                                         "Course", "Learning Path", "Yes", "no", "4", "2.5"])
+cell_text = st.one_of(st.none(), st.lists(pieces, max_size=6).map("".join))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(cell_text, min_size=1, max_size=20), st.sampled_from([*RULES, "customFields.x"]))
+def test_column_rules_match_cell_rules(column, name):
+    rule = CUSTOM_FIELD if name.startswith("customFields.") else RULES[name]
+    found: dict = {}
+    values = run_rule(rule, list(column), list(range(2, 2 + len(column))), name, found)
+    for index, raw in enumerate(column):
+        value, problems = rule.cell(raw)
+        assert values[index] == value
+        assert [(i.code, i.message) for i in found.get(index, [])] == [(c, m) for c, _, m, _ in problems]
+
+
+@given(st.lists(st.one_of(st.none(), st.integers(-5, 5), st.booleans(), st.floats(allow_nan=False, width=32),
+                          st.sampled_from(["1", "yes", "TRUE", "00042", "2.5"])), min_size=1, max_size=12))
+def test_typed_workbook_cells_keep_their_types(column):
+    for name in ("isFree", "externalId", "customFields.x"):
+        rule = CUSTOM_FIELD if name.startswith("customFields.") else RULES[name]
+        values = run_rule(rule, list(column), list(range(len(column))), name, {})
+        assert values == [rule.cell(raw)[0] for raw in column]
+        assert [type(v) for v in values] == [type(rule.cell(raw)[0]) for raw in column]

@@ -1,0 +1,190 @@
+"""The field rules: what each column's cell must be, and the API value it becomes.
+
+A rule is a pure function from one trimmed, non-empty text to `(value, problems)`, where
+a problem is `(code, severity, message, value shown in the report)`; a cell Excel stored
+as a number or a boolean goes through `Rule.cell`, which may treat it differently (an id
+stored as a number is warned about; TRUE is a yes).
+
+`run_rule` applies a rule down a whole column, working out each distinct cell once:
+course types, tags, yes/no and custom fields repeat a lot, and a CSV column is trimmed
+in one pass. That is what lets 100,000 rows validate in about a second.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import fields
+from . import issues as codes
+from .normalizing import (
+    INVISIBLE,
+    Invalid,
+    custom_field_value,
+    normalize_bool,
+    normalize_enum,
+    split_authors,
+    split_tags,
+    stripped_html_tags,
+    to_text,
+)
+
+EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number; the rest become zeros
+OK: tuple = ()
+EMPTY = (None, OK)
+ERROR, WARNING = codes.ERROR, codes.WARNING
+
+
+@dataclass(frozen=True)
+class Rule:
+    text: Callable[[str], tuple]  # a trimmed, non-empty text -> (value, problems)
+    typed: Callable[[object], tuple] | None = None  # an Excel number or boolean, when it differs
+    distinct_values: bool = False  # a column where each row has its own value
+
+    def cell(self, raw) -> tuple:
+        if raw is None:
+            return EMPTY
+        if self.typed is not None and type(raw) is not str:
+            return self.typed(raw)
+        text = to_text(raw)
+        return EMPTY if text is None else self.text(text)
+
+
+def _title(text):
+    if len(text) <= fields.TITLE_MAX_LENGTH:
+        return text, OK
+    over = len(text) - fields.TITLE_MAX_LENGTH
+    return text, ((codes.INVALID_FIELD_VALUE, ERROR, f"Title is {len(text)} characters long; the maximum is "
+                   f"{fields.TITLE_MAX_LENGTH}. Shorten it by {over}.", text),)
+
+
+def _enum(name):
+    accepted = fields.ENUM_VALUES[name]
+
+    def rule(text):
+        value = normalize_enum(text, accepted, name)
+        if isinstance(value, Invalid):
+            return None, ((codes.INVALID_FIELD_VALUE, ERROR, value.message, text),)
+        return value, OK
+
+    return rule
+
+
+def _slug(text):
+    if fields.SLUG_PATTERN.match(text):
+        return text, OK
+    suggestion = fields.slugify(text)
+    hint = f" Did you mean '{suggestion}'?" if suggestion else ""
+    return text, ((codes.INVALID_FIELD_VALUE, ERROR, f"Slug '{text}' is not valid: use lowercase letters, digits "
+                   f"and single hyphens only.{hint} Or leave it empty to have one made from the title.", text),)
+
+
+# Any tag but the ones the server keeps: one search per description, in C.
+_STRIPPED_TAG = re.compile(r"<\s*/?\s*(?!(?:" + "|".join(sorted(fields.ALLOWED_HTML_TAGS)) + r")\b)[a-zA-Z]")
+
+
+def _description(text):
+    if "<" not in text or not _STRIPPED_TAG.search(text):
+        return text, OK
+    tags = ", ".join(f"<{t}>" for t in stripped_html_tags(text))
+    return text, ((codes.HTML_STRIPPED, WARNING, f"The server strips {tags} from descriptions (allowed: <p> "
+                   "<strong> <em> <ul> <li> <a>); that markup will be lost.", text),)
+
+
+def _list(splitter):
+    def rule(text):
+        return splitter(text) or None, OK
+
+    return rule
+
+
+def _external_id(text):
+    digits = sum(c.isdigit() for c in text) if len(text) > EXCEL_DIGITS else 0
+    if digits <= EXCEL_DIGITS:
+        return text, OK
+    return text, ((codes.ID_TOO_LONG_FOR_EXCEL, WARNING, f"This id has {digits} digits. Excel keeps only "
+                   f"{EXCEL_DIGITS}: if the column is not formatted as Text, Excel replaces the rest with zeros "
+                   "when the file is saved. Check the value against your source system.", text),)
+
+
+def _id_stored_as_number(text_rule):
+    """An id Excel stored as a number has probably lost leading zeros or digits already."""
+    def typed(raw):
+        text = to_text(raw)
+        if text is None:
+            return EMPTY
+        value, problems = text_rule(text)
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            problems = ((codes.ID_STORED_AS_NUMBER, WARNING, "Excel stored this id as a number, so leading "
+                         "zeros or digits past the 15th may already be lost. Format the column as Text and "
+                         "retype the id if it does not match your source system.", text),) + problems
+        return value, problems
+
+    return typed
+
+
+def _yes_no(raw):
+    value = normalize_bool(raw)
+    if isinstance(value, Invalid):
+        return None, ((codes.INVALID_FIELD_VALUE, ERROR, value.message, to_text(raw)),)
+    return value, OK
+
+
+def _as_is(text):
+    return text, OK
+
+
+def _custom(raw):
+    return custom_field_value(raw), OK
+
+
+RULES: dict[str, Rule] = {
+    "title": Rule(_title, distinct_values=True),
+    "courseType": Rule(_enum("courseType")),
+    "slug": Rule(_slug, _id_stored_as_number(_slug), distinct_values=True),
+    "description": Rule(_description, distinct_values=True),
+    "publishedStatus": Rule(_enum("publishedStatus")),
+    "authors": Rule(_list(split_authors)),
+    "tags": Rule(_list(split_tags)),
+    "externalId": Rule(_external_id, _id_stored_as_number(_external_id), distinct_values=True),
+    "isFree": Rule(_yes_no, _yes_no),
+    "source": Rule(_as_is),
+}
+CUSTOM_FIELD = Rule(_custom, _custom)
+
+
+def run_rule(rule: Rule, column: list, numbers: list[int], name: str, found: dict) -> list:
+    """Apply a rule down a column; each problem becomes an Issue in `found[row index]`."""
+    all_text = all(type(raw) is str or raw is None for raw in column)  # every CSV column, most workbook ones
+    if all_text and rule.distinct_values:
+        # Titles, slugs, ids: remembering answers would cost more than it saves.
+        outcomes = [EMPTY if text is None else rule.text(text) for text in _trimmed(column)]
+        for index, (_, problems) in enumerate(outcomes):
+            for code, severity, message, shown in problems:
+                found.setdefault(index, []).append(codes.Issue(numbers[index], name, shown, code, severity, message))
+        return [value for value, _ in outcomes]
+    if all_text:
+        keys = _trimmed(column)
+        outcomes = {text: rule.text(text) for text in dict.fromkeys(keys) if text is not None}
+    else:  # 1 == True and 0.0 == -0.0 in a dict: type and repr keep such cells apart
+        keys = [raw if raw is None or type(raw) is str else (type(raw), repr(raw)) for raw in column]
+        outcomes = {key: rule.cell(raw) for key, raw in dict(zip(keys, column, strict=True)).items()}
+    outcomes[None] = EMPTY
+    values = list(map({key: value for key, (value, _) in outcomes.items()}.__getitem__, keys))
+    troubled = {key for key, (_, problems) in outcomes.items() if problems}
+    if troubled:
+        for index, key in enumerate(keys):
+            if key in troubled:
+                for code, severity, message, shown in outcomes[key][1]:
+                    found.setdefault(index, []).append(
+                        codes.Issue(numbers[index], name, shown, code, severity, message))
+    return values
+
+
+def _trimmed(column: list) -> list:
+    """`to_text` of a column of text, in one pass: the same answers, without a call per cell."""
+    texts = [(raw.strip() or None) if raw is not None else None for raw in column]
+    if any(mark in text for mark in INVISIBLE for text in texts if text is not None):
+        texts = [to_text(text) for text in texts]
+    return texts
