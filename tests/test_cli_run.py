@@ -7,6 +7,7 @@ back through its own list endpoint.
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -298,3 +299,20 @@ def test_sigint_stops_cleanly_and_writes_both_files(tmp_path):
         again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
         assert again.returncode == 0
         assert_each_once(server_courses(sandbox), [f"EXT-{i:05}" for i in range(40)])
+
+
+def test_the_readme_main_command(tmp_path):
+    """`importer run samples/courses.xlsx --sandbox --yes`, on a copy of the sample."""
+    import shutil
+
+    from .conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "importer run samples/courses.xlsx --sandbox --yes" in readme
+    sample = shutil.copy(ROOT / "samples" / "courses.xlsx", tmp_path / "courses.xlsx")
+    done = run_cli("run", sample, "--sandbox", "--yes", env={}, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"^created\s+28$", done.stdout, re.M) and "crs_" in done.stdout
+    results = read_sheet_rows(tmp_path / "courses.results.xlsx")
+    assert len(results) == 28 and all(r["status"] == "created" and r["course_id"].startswith("crs_")
+                                       for r in results)

@@ -96,7 +96,7 @@ def test_debug_shows_the_traceback(tmp_path, cli):
 def test_every_command_has_help(cli):
     done = cli("--help")
     assert done.returncode == 0
-    for command in ("validate", "template"):
+    for command in ("validate", "template", "run", "sandbox"):
         assert command in done.stdout
         sub = cli(command, "--help")
         assert sub.returncode == 0 and len(sub.stdout) > 100
