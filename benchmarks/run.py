@@ -27,11 +27,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import httpx
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from importer.api import CoursesAPI  # noqa: E402
 from importer.sandbox import Sandbox  # noqa: E402
 
 KEY = "benchmark-key"
@@ -69,16 +68,10 @@ def run_importer(source: Path, sandbox: Sandbox, rate_per_minute: float, work: P
             "not_attempted": end["not_attempted"], "requests": sum(1 for e in events if e["event"] == "request")}
 
 
-def server_courses(sandbox: Sandbox) -> list[dict]:
-    courses, cursor = [], None
-    with httpx.Client(base_url=sandbox.base_url, headers=sandbox.auth_headers) as client:
-        while True:
-            params = {"perPage": 100, **({"cursor": cursor} if cursor else {})}
-            body = client.get("/incoming/v2/courses", params=params).json()
-            courses += body["courses"]
-            if not body["pageInfo"]["hasMore"]:
-                return courses
-            cursor = body["pageInfo"]["cursor"]
+def server_courses(sandbox) -> list[dict]:
+    """Every course on the server, through its paged list endpoint."""
+    with CoursesAPI(sandbox.base_url, sandbox.config.api_key) as api:
+        return api.all_courses()
 
 
 def scenario_s1(work: Path) -> dict:

@@ -165,6 +165,19 @@ class CoursesAPI:
         params = {"perPage": per_page, **({"cursor": cursor} if cursor else {})}
         return self._send("GET", COURSES_PATH, params=params)
 
+    def all_courses(self) -> list[dict]:
+        """Every course on the instance, following the cursor while `hasMore`."""
+        courses, cursor = [], None
+        while True:
+            reply = self.list_page(cursor)
+            if reply.kind != "ok" or not isinstance(reply.body, dict):
+                raise TargetError(f"listing courses failed: {reply.message}")
+            courses += reply.body.get("courses") or []
+            page = reply.body.get("pageInfo") or {}
+            if not page.get("hasMore"):
+                return courses
+            cursor = page.get("cursor")
+
     def _send(self, method: str, path: str, **kwargs) -> Reply:
         started = time.monotonic()
         try:

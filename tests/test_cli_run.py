@@ -14,10 +14,10 @@ import sys
 import time
 from collections import Counter
 
-import httpx
 import openpyxl
 import pytest
 
+from importer.api import CoursesAPI
 from importer.sandbox import Sandbox
 
 from .conftest import run_cli
@@ -58,17 +58,10 @@ def read_sheet_rows(path):
     return [dict(zip(values[0], row, strict=True)) for row in values[1:]]
 
 
-def server_courses(sandbox):
-    """Every course on the server, through the paged list endpoint."""
-    courses, cursor = [], None
-    with httpx.Client(base_url=sandbox.base_url, headers=sandbox.auth_headers) as client:
-        while True:
-            page = client.get("/incoming/v2/courses", params={"perPage": 100, **({"cursor": cursor} if cursor else {})})
-            body = page.json()
-            courses += body["courses"]
-            if not body["pageInfo"]["hasMore"]:
-                return courses
-            cursor = body["pageInfo"]["cursor"]
+def server_courses(sandbox) -> list[dict]:
+    """Every course on the server, through its paged list endpoint."""
+    with CoursesAPI(sandbox.base_url, sandbox.config.api_key) as api:
+        return api.all_courses()
 
 
 @pytest.fixture
