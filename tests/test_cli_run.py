@@ -270,7 +270,8 @@ def test_dry_run_sends_no_course(tmp_path, sandbox):
     assert not (tmp_path / "courses.results.xlsx").exists()
 
 
-def test_sigint_stops_cleanly_and_writes_both_files(tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_ends_cleanly_and_writes_both_files(tmp_path, stop_signal):
     source = write_csv(tmp_path / "courses.csv", catalogue(40))
     with Sandbox(rate_limit=20, rate_window=2, api_key=KEY) as sandbox:
         command = [sys.executable, "-m", "importer", "run", str(source), "--base-url", sandbox.base_url,
@@ -279,7 +280,7 @@ def test_sigint_stops_cleanly_and_writes_both_files(tmp_path):
         process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         while sandbox.stats()["courses"] < 5:
             time.sleep(0.02)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop_signal)
         out, err = process.communicate(timeout=30)
         assert process.returncode == 130, out + err
         stored = sandbox.stats()["courses"]
