@@ -144,12 +144,13 @@ class Importer:
         entry = self.journal.get(self.target, key)
         if entry and entry.status == CREATED:
             return RowOutcome(result.row, EXISTS, entry.course_id, entry.course_slug)
-        if entry and entry.status == SENDING:
+        sent_before = bool(entry and entry.status == SENDING)
+        if sent_before:
             # An earlier run sent this and never heard back: it may exist already.
             found = self.look_up(result)
             if found:
                 return self._created(result, key, found, EXISTS)
-        ambiguous = bool(entry and entry.status == SENDING)
+        ambiguous = sent_before
         attempt = 0
         while True:
             attempt += 1
@@ -165,7 +166,7 @@ class Importer:
                              "the key may have been revoked")
             if kind == "row_failure":
                 if ambiguous and reply.code.startswith("DUPLICATE_"):
-                    return self._resolve_duplicate(result, key, reply)
+                    return self._resolve_duplicate(result, key, reply, EXISTS if sent_before else CREATED_STATUS)
                 self.journal.record(self.target, key, FAILED, source_row=result.row)
                 return RowOutcome(result.row, FAILED_STATUS, error_code=reply.code, error_message=reply.message)
             ambiguous = ambiguous or kind == "lost"
@@ -187,11 +188,11 @@ class Importer:
                             source_file=self.settings.source_file, source_row=result.row)
         return RowOutcome(result.row, status, course_id, slug)
 
-    def _resolve_duplicate(self, result: RowResult, key: str, reply: Reply) -> RowOutcome:
+    def _resolve_duplicate(self, result: RowResult, key: str, reply: Reply, status: str) -> RowOutcome:
         """A duplicate after a lost reply is probably our own course: find it."""
         found = self.look_up(result)
         if found:
-            return self._created(result, key, found, CREATED_STATUS)
+            return self._created(result, key, found, status)
         self.journal.record(self.target, key, FAILED, source_row=result.row)
         why = "this server cannot be searched" if self.lookup_supported is False else "no match was found"
         return RowOutcome(result.row, FAILED_STATUS, error_code="UNCONFIRMED",
