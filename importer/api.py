@@ -31,7 +31,6 @@ COURSES_PATH = "/incoming/v2/courses"
 PING_PATH = "/incoming/v2/ping"
 DEFAULT_TIMEOUT = 30.0
 USER_AGENT = "importer/0.1"
-LOOKUP_FIELDS = ("externalId", "slug", "title")
 
 
 def base_url_for(domain: str | None = None, base_url: str | None = None) -> str:

@@ -35,12 +35,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_options(validate)
     validate.add_argument("--payloads", metavar="PATH",
                           help="write the JSON body of each valid row, one per line (.jsonl)")
+    validate.set_defaults(handler=cmd_validate)
 
     template = commands.add_parser("template", help="write the template workbook to fill in",
                                    description="Write the template workbook ops staff fill in.")
     template.add_argument("path", nargs="?", default="courses-template.xlsx",
                           help="where to write it (default: courses-template.xlsx)")
     template.add_argument("--force", action="store_true", help="replace an existing file")
+    template.set_defaults(handler=cmd_template)
 
     from .sandbox.cli import add_sandbox_parser
     add_sandbox_parser(commands)
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args) if hasattr(args, "handler") else _dispatch(args)
+        return args.handler(args)
     except ImporterError as exc:
         if args.debug:
             raise
@@ -79,10 +81,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: unexpected failure: {type(exc).__name__}: {exc} "
               "(run again with --debug for details)", file=sys.stderr)
         return EXIT_UNUSABLE
-
-
-def _dispatch(args) -> int:
-    return {"validate": cmd_validate, "template": cmd_template}[args.command](args)
 
 
 def cmd_validate(args) -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .issues import REPORT_COLUMNS, Issue
 from .normalizing import to_text
-from .reading import FORMULA_STARTS
+from .reading import CSV_SUFFIXES, FORMULA_STARTS
 
 RED = "FFC7CE"
 YELLOW = "FFEB9C"
@@ -39,7 +39,7 @@ def csv_safe(value) -> str:
 
 
 def is_csv(path) -> bool:
-    return Path(path).suffix.lower() in (".csv", ".tsv", ".txt")
+    return Path(path).suffix.lower() in CSV_SUFFIXES
 
 
 class Table:

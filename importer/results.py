@@ -13,7 +13,7 @@ from pathlib import Path
 from .creating import FAILED_STATUS, INVALID, NOT_ATTEMPTED, RunReport
 from .errors import OutputExists
 from .fields import OUTPUT_COLUMN_KEYS, header_key
-from .reporting import Table, as_written, id_columns, write_table
+from .reporting import Table, as_written, id_columns, is_csv, write_table
 from .validating import ValidationResult
 
 RESULT_COLUMNS = ("source_row", "status", "course_id", "course_slug", "error_code", "error_message")
@@ -36,7 +36,7 @@ def choose_output_paths(input_path, results: str | None, failures: str | None) -
         if given and Path(given).exists():
             raise OutputExists(f"{given} already exists and would be overwritten; move it away or "
                                "choose another path")
-    kind = ".csv" if source.suffix.lower() in (".csv", ".tsv", ".txt") else ".xlsx"
+    kind = ".csv" if is_csv(source) else ".xlsx"
     n = 1
     while True:
         tag = "" if n == 1 else f"-{n}"
