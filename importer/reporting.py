@@ -131,10 +131,18 @@ def _atomic_write(path, fill, *, text: bool) -> None:
         else:
             os.close(fd)
             fill(tmp)
+        # mkstemp makes the file private (0600); give it the mode any new file would get.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 # --- the validation report -------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 
 import openpyxl
 
@@ -62,6 +63,9 @@ def test_xlsx_report_marks_the_cells(tmp_path, cli):
     assert done.returncode == 1
     report = tmp_path / "courses.errors.xlsx"
     assert f"Report: {report}" in done.stdout
+    umask = os.umask(0)
+    os.umask(umask)
+    assert report.stat().st_mode & 0o777 == 0o666 & ~umask  # the mode any file the user makes gets
     workbook = openpyxl.load_workbook(report)
     courses = workbook["Courses"]
     bad = courses["B3"]
