@@ -46,7 +46,7 @@ class RowResult:
 
     @property
     def valid(self) -> bool:
-        return not any(i.is_error for i in self.issues)
+        return not self.issues or not any(i.is_error for i in self.issues)
 
     @property
     def identity(self) -> tuple[str, str]:
@@ -73,9 +73,9 @@ class ValidationResult:
     def invalid_rows(self) -> list[RowResult]:
         return [r for r in self.rows if not r.valid]
 
-    @property
+    @functools.cached_property
     def all_issues(self) -> list[Issue]:
-        return self.file_issues + [i for r in self.rows for i in r.issues]
+        return self.file_issues + [i for r in self.rows if r.issues for i in r.issues]
 
     @property
     def warning_count(self) -> int:
