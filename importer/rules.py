@@ -154,9 +154,11 @@ RULES: dict[str, Rule] = {
 CUSTOM_FIELD = Rule(_custom, _custom)
 
 
-def run_rule(rule: Rule, column: list, numbers: list[int], name: str, found: dict) -> list:
-    """Apply a rule down a column; each problem becomes an Issue in `found[row index]`."""
-    all_text = all(type(raw) is str or raw is None for raw in column)  # every CSV column, most workbook ones
+def run_rule(rule: Rule, column, numbers: list[int], name: str, found: dict, *, all_text: bool | None = None) -> list:
+    """Apply a rule down a column; each problem becomes an Issue in `found[row index]`.
+    `all_text`: the caller knows every cell is text or empty (a CSV); else it is checked."""
+    if all_text is None:  # most workbook columns are text too
+        all_text = all(type(raw) is str or raw is None for raw in column)
     if all_text and rule.distinct_values:
         # Titles, slugs, ids: remembering answers would cost more than it saves.
         outcomes = [EMPTY if text is None else rule.text(text) for text in _trimmed(column)]
@@ -185,6 +187,7 @@ def run_rule(rule: Rule, column: list, numbers: list[int], name: str, found: dic
 def _trimmed(column: list) -> list:
     """`to_text` of a column of text, in one pass: the same answers, without a call per cell."""
     texts = [(raw.strip() or None) if raw is not None else None for raw in column]
-    if any(mark in text for mark in INVISIBLE for text in texts if text is not None):
+    joined = "".join(filter(None, texts))  # one search of the whole column, not one per cell
+    if any(mark in joined for mark in INVISIBLE):
         texts = [to_text(text) for text in texts]
     return texts

@@ -127,14 +127,15 @@ def _normalize_rows(sheet: Sheet, columns: ColumnMap) -> tuple[list[RowResult], 
     standard: dict[str, list] = {}
     custom: dict[str, list] = {}
     by_name = {name: i for i, name in enumerate(columns.fields) if name}
+    all_text = True if sheet.format == "csv" else None  # CSV cells are all text
     for spec in fields.FIELDS:  # payload keys in the guide's order
         if spec.name in by_name:
-            column = list(by_column[by_name[spec.name]])
-            standard[spec.name] = run_rule(RULES[spec.name], column, numbers, spec.name, found)
+            column = by_column[by_name[spec.name]]
+            standard[spec.name] = run_rule(RULES[spec.name], column, numbers, spec.name, found, all_text=all_text)
     for index, name in enumerate(columns.fields):
         if name and name.startswith(fields.CUSTOM_FIELD_PREFIX):
             key = name[len(fields.CUSTOM_FIELD_PREFIX):]
-            custom[key] = run_rule(CUSTOM_FIELD, list(by_column[index]), numbers, name, found)
+            custom[key] = run_rule(CUSTOM_FIELD, by_column[index], numbers, name, found, all_text=all_text)
     _flag_missing(standard, numbers, found)
 
     names = tuple(standard)
@@ -170,6 +171,10 @@ def _flag_duplicates(rows: list[RowResult], standard: dict[str, list]) -> None:
         values = standard.get(name)
         if not values:
             continue
+        distinct = set(values)
+        distinct.discard(None)
+        if len(distinct) == len(values) - values.count(None):
+            continue  # no value repeats, the usual case: found without counting
         repeated = {v for v, n in Counter(values).items() if n > 1 and v is not None}
         groups: dict[str, list[RowResult]] = defaultdict(list)
         for result, value in zip(rows, values, strict=True):
