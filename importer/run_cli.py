@@ -15,15 +15,9 @@ import threading
 import time
 from pathlib import Path
 
-from .api import CoursesAPI, base_url_for
 from .cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_ROWS, print_validation_summary, write_validation_outputs
-from .creating import Importer, RunSettings
 from .errors import Refused, TargetError
-from .journal import CREATED, Journal, default_state_dir, identity_key
 from .pacing import DEFAULT_RATE_PER_MINUTE, Backoff, Pacer
-from .progress import RunLog, start_progress
-from .results import choose_output_paths, write_failures, write_results
-from .validating import validate_file
 
 KEY_VARIABLE = "TI_API_KEY"
 
@@ -68,6 +62,15 @@ def add_run_parser(commands, add_input_options) -> None:
 
 
 def cmd_run(args) -> int:
+    # Imported here, not at the top: building the parser for any command must stay cheap,
+    # and these bring in httpx and SQLite.
+    from .api import CoursesAPI, base_url_for
+    from .creating import Importer, RunSettings
+    from .journal import CREATED, Journal, default_state_dir, identity_key
+    from .progress import RunLog, start_progress
+    from .results import choose_output_paths, write_failures, write_results
+    from .validating import validate_file
+
     validation = validate_file(args.file, sheet=args.sheet, custom_fields=args.custom_fields)
     report_path = write_validation_outputs(validation, args)
     print_validation_summary(validation, report_path)

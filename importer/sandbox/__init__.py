@@ -5,6 +5,15 @@
         ...  # sandbox.base_url, sandbox.auth_headers, sandbox.stats()
 """
 
-from .server import DEFAULT_API_KEY, Sandbox, SandboxConfig
+DEFAULT_API_KEY = "sandbox-key"
 
 __all__ = ["DEFAULT_API_KEY", "Sandbox", "SandboxConfig"]
+
+
+def __getattr__(name):
+    # The server (http.server and friends) loads on first use, not whenever the CLI starts.
+    if name in ("Sandbox", "SandboxConfig"):
+        from . import server
+
+        return getattr(server, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

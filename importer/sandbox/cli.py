@@ -7,7 +7,7 @@ import signal
 import threading
 from pathlib import Path
 
-from .server import DEFAULT_API_KEY, Sandbox, SandboxConfig
+from . import DEFAULT_API_KEY
 
 
 def _rate(text: str) -> float:
@@ -44,6 +44,8 @@ def add_sandbox_parser(commands) -> None:
 
 
 def run_sandbox(args) -> int:
+    from .server import Sandbox, SandboxConfig
+
     config = SandboxConfig(
         port=args.port, rate_limit=args.rate_limit, rate_window=args.rate_window,
         rate_limit_style=args.rate_limit_style, latency_ms=args.latency_ms, fail_rate=args.fail_rate,

@@ -22,9 +22,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from . import DEFAULT_API_KEY
 from .store import ApiError, CourseStore
 
-DEFAULT_API_KEY = "sandbox-key"
 MAX_BODY = 1024 * 1024
 PREFIX = "/incoming/v2"
 
