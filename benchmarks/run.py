@@ -160,15 +160,18 @@ def write_big_csv(path: Path, rows: int) -> Path:
     return path
 
 
-def best_of(n: int, command: list[str]) -> float:
-    return min(timed(command)[0] for _ in range(n))
+def best_of(n: int, *commands: list[str]) -> list[float]:
+    """The fastest of n runs of each command, taking turns, so that a noisy neighbour on the
+    machine weighs on both sides of a ratio alike."""
+    times = [[timed(command)[0] for command in commands] for _ in range(n)]
+    return [min(run[i] for run in times) for i in range(len(commands))]
 
 
 def scenario_v1(work: Path) -> dict:
     source = write_big_csv(work / "v1.csv", 100_000)
-    importer = best_of(3, [PY, "-m", "importer", "validate", str(source)])
-    pandas = best_of(3, [PY, "-c", "import sys, pandas; pandas.read_csv(sys.argv[1], dtype=str, keep_default_na=False)",
-                         str(source)])
+    importer, pandas = best_of(5, [PY, "-m", "importer", "validate", str(source)],
+                               [PY, "-c", "import sys, pandas; pandas.read_csv(sys.argv[1], dtype=str, "
+                                "keep_default_na=False)", str(source)])
     # The peak memory of one validate run on its own (ru_maxrss of children is the largest so far).
     rss = json.loads(subprocess.run([PY, "-c", _RSS_PROBE, str(source)], capture_output=True, text=True,
                                     check=True).stdout)
@@ -195,7 +198,7 @@ import json, sys, time
 import pandas
 from importer.validating import validate_file
 best = {}
-for _ in range(3):
+for _ in range(5):
     t = time.perf_counter(); validate_file(sys.argv[1]); a = time.perf_counter() - t
     t = time.perf_counter(); pandas.read_csv(sys.argv[1], dtype=str, keep_default_na=False); b = time.perf_counter() - t
     best = {"importer_s": min(a, best.get("importer_s", a)), "pandas_s": min(b, best.get("pandas_s", b))}
@@ -220,9 +223,9 @@ def write_big_xlsx(path: Path, rows: int) -> Path:
 
 def scenario_v2(work: Path) -> dict:
     source = write_big_xlsx(work / "v2.xlsx", 50_000)
-    importer = best_of(2, [PY, "-m", "importer", "validate", str(source)])
-    pandas = best_of(2, [PY, "-c", "import sys, pandas; pandas.read_excel(sys.argv[1], engine='openpyxl')",
-                         str(source)])
+    importer, pandas = best_of(2, [PY, "-m", "importer", "validate", str(source)],
+                               [PY, "-c", "import sys, pandas; pandas.read_excel(sys.argv[1], engine='openpyxl')",
+                                str(source)])
     return {"id": "V2", "importer_s": importer, "pandas_s": pandas,
             "figures": [("elapsed ÷ pandas.read_excel (openpyxl)", importer / pandas, "< 1.0",
                          importer / pandas < 1.0)]}

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from . import fields
 from .errors import FileUnusable
+from .reading import INVISIBLE
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,6 @@ def column_letter(index: int) -> str:
 
 # --- cells -----------------------------------------------------------------------------
 
-INVISIBLE = "\u200b\ufeff"
 
 
 def to_text(value) -> str | None:

@@ -16,10 +16,12 @@ import datetime as dt
 import gc
 import io
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import FileUnusable
+
+INVISIBLE = "\u200b\ufeff"  # zero-width space and a BOM inside the text: trimmed like spaces
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
@@ -40,7 +42,9 @@ class Sheet:
     encoding: str | None = None
     delimiter: str | None = None
     sheet_name: str | None = None
-    notes: list[str] = field(default_factory=list)
+    # False when the reader knows no cell holds a zero-width space or a stray BOM, which
+    # `normalizing.to_text` would have to strip: then no column needs searching for them.
+    invisible_marks: bool = True
 
 
 def read_sheet(path, sheet: str | None = None) -> Sheet:
@@ -100,7 +104,9 @@ def _read_csv(path: Path) -> Sheet:
         except csv.Error as exc:
             raise FileUnusable(path, f"is not valid CSV ({exc})") from exc
         # Only a file with an apostrophe in it can hold our formula escape.
-        return _csv_sheet(path, records, encoding, delimiter, escaped="'" in text)
+        sheet = _csv_sheet(path, records, encoding, delimiter, escaped="'" in text)
+    sheet.invisible_marks = any(mark in text for mark in INVISIBLE)
+    return sheet
 
 
 def _csv_sheet(path: Path, records: list[list[str]], encoding: str, delimiter: str, escaped: bool) -> Sheet:
@@ -111,11 +117,13 @@ def _csv_sheet(path: Path, records: list[list[str]], encoding: str, delimiter: s
     rows: list[tuple[int, list[Cell]]] = []
     for number, record in enumerate(records[1:], start=2):
         # Inline rather than a function per cell: this loop sees every cell of the file.
-        if not "".join(record).strip():
-            continue  # a blank row, perhaps with only spaces: skipped, but it keeps its number
-        cells: list[Cell] = [c or None for c in record[:width]]
-        if len(cells) < width:
-            cells.extend([None] * (width - len(cells)))
+        if len(record) != width:
+            record = (record + [""] * width)[:width]
+        # A blank row (perhaps only spaces) is skipped but keeps its number. Most rows show
+        # they are not blank by their first cell; joining them all would cost a tenth of the read.
+        if not (record[0] and not record[0].isspace()) and not "".join(record).strip():
+            continue
+        cells: list[Cell] = [c or None for c in record]
         if escaped:
             cells = [_unescape(c) if c and c[0] == "'" else c for c in cells]
         rows.append((number, cells))

@@ -154,20 +154,22 @@ RULES: dict[str, Rule] = {
 CUSTOM_FIELD = Rule(_custom, _custom)
 
 
-def run_rule(rule: Rule, column, numbers: list[int], name: str, found: dict, *, all_text: bool | None = None) -> list:
+def run_rule(rule: Rule, column, numbers: list[int], name: str, found: dict, *, all_text: bool | None = None,
+             invisible_marks: bool = True) -> list:
     """Apply a rule down a column; each problem becomes an Issue in `found[row index]`.
-    `all_text`: the caller knows every cell is text or empty (a CSV); else it is checked."""
+    `all_text`: the caller knows every cell is text or empty (a CSV); else it is checked.
+    `invisible_marks=False`: the caller knows no cell holds characters `to_text` strips."""
     if all_text is None:  # most workbook columns are text too
         all_text = all(type(raw) is str or raw is None for raw in column)
     if all_text and rule.distinct_values:
         # Titles, slugs, ids: remembering answers would cost more than it saves.
-        outcomes = [EMPTY if text is None else rule.text(text) for text in _trimmed(column)]
+        outcomes = [EMPTY if text is None else rule.text(text) for text in _trimmed(column, invisible_marks)]
         for index, (_, problems) in enumerate(outcomes):
             for code, severity, message, shown in problems:
                 found.setdefault(index, []).append(codes.Issue(numbers[index], name, shown, code, severity, message))
         return [value for value, _ in outcomes]
     if all_text:
-        keys = _trimmed(column)
+        keys = _trimmed(column, invisible_marks)
         outcomes = {text: rule.text(text) for text in dict.fromkeys(keys) if text is not None}
     else:  # 1 == True and 0.0 == -0.0 in a dict: type and repr keep such cells apart
         keys = [raw if raw is None or type(raw) is str else (type(raw), repr(raw)) for raw in column]
@@ -184,10 +186,11 @@ def run_rule(rule: Rule, column, numbers: list[int], name: str, found: dict, *, 
     return values
 
 
-def _trimmed(column: list) -> list:
+def _trimmed(column, invisible_marks: bool = True) -> list:
     """`to_text` of a column of text, in one pass: the same answers, without a call per cell."""
     texts = [(raw.strip() or None) if raw is not None else None for raw in column]
-    joined = "".join(filter(None, texts))  # one search of the whole column, not one per cell
-    if any(mark in joined for mark in INVISIBLE):
-        texts = [to_text(text) for text in texts]
+    if invisible_marks:
+        joined = "".join(filter(None, texts))  # one search of the whole column, not one per cell
+        if any(mark in joined for mark in INVISIBLE):
+            texts = [to_text(text) for text in texts]
     return texts

@@ -20,12 +20,14 @@ from .normalizing import ColumnMap, map_columns
 from .reading import Sheet, paused_gc, read_sheet
 from .rules import CUSTOM_FIELD, RULES, run_rule
 
+NO_ISSUES: tuple = ()  # shared by every row without problems: 100,000 empty lists are not free
+
 
 @dataclass(slots=True)
 class RowResult:
     row: int  # Excel row number
     cells: list  # the raw cells, aligned with the sheet's headers
-    issues: list[Issue]
+    issues: list[Issue] | tuple  # NO_ISSUES when there are none
     names: tuple[str, ...]  # the API fields present in the sheet, in the guide's order
     values: tuple  # their values in this row (None: empty)
     custom_keys: tuple[str, ...] = ()
@@ -92,8 +94,7 @@ def validate_file(path, *, sheet: str | None = None,
 def validate_sheet(sheet: Sheet, *, custom_fields: list[str] | None = None) -> ValidationResult:
     columns = map_columns(sheet.path, sheet.headers)
     with paused_gc():
-        rows, standard = _normalize_rows(sheet, columns)
-        _flag_duplicates(rows, standard)
+        rows = _normalize_rows(sheet, columns)
     return ValidationResult(sheet, columns, rows, _column_issues(columns, custom_fields))
 
 
@@ -118,7 +119,7 @@ def _column_issues(columns: ColumnMap, custom_fields: list[str] | None) -> list[
 # --- the rows -------------------------------------------------------------------------
 
 
-def _normalize_rows(sheet: Sheet, columns: ColumnMap) -> tuple[list[RowResult], dict[str, list]]:
+def _normalize_rows(sheet: Sheet, columns: ColumnMap) -> list[RowResult]:
     """Every row's values and issues, worked out column by column (see `rules.run_rule`)."""
     numbers = [number for number, _ in sheet.rows]
     by_column = list(zip(*(cells for _, cells in sheet.rows), strict=True)) if sheet.rows else \
@@ -131,21 +132,24 @@ def _normalize_rows(sheet: Sheet, columns: ColumnMap) -> tuple[list[RowResult], 
     for spec in fields.FIELDS:  # payload keys in the guide's order
         if spec.name in by_name:
             column = by_column[by_name[spec.name]]
-            standard[spec.name] = run_rule(RULES[spec.name], column, numbers, spec.name, found, all_text=all_text)
+            standard[spec.name] = run_rule(RULES[spec.name], column, numbers, spec.name, found, all_text=all_text,
+                                           invisible_marks=sheet.invisible_marks)
     for index, name in enumerate(columns.fields):
         if name and name.startswith(fields.CUSTOM_FIELD_PREFIX):
             key = name[len(fields.CUSTOM_FIELD_PREFIX):]
-            custom[key] = run_rule(CUSTOM_FIELD, by_column[index], numbers, name, found, all_text=all_text)
+            custom[key] = run_rule(CUSTOM_FIELD, by_column[index], numbers, name, found, all_text=all_text,
+                                   invisible_marks=sheet.invisible_marks)
     _flag_missing(standard, numbers, found)
+    _flag_duplicates(standard, numbers, found)
 
     names = tuple(standard)
     custom_keys = tuple(custom)
     standard_rows = zip(*standard.values(), strict=True)
     custom_rows = zip(*custom.values(), strict=True) if custom else None
-    rows = [RowResult(number, cells, found.get(index, []), names, values,
+    rows = [RowResult(number, cells, found.get(index, NO_ISSUES), names, values,
                       custom_keys, next(custom_rows) if custom_rows is not None else ())
             for index, ((number, cells), values) in enumerate(zip(sheet.rows, standard_rows, strict=True))]
-    return rows, standard
+    return rows
 
 
 def _flag_missing(standard: dict[str, list], numbers: list[int], found: dict) -> None:
@@ -164,7 +168,7 @@ _UNIQUE = (("title", codes.DUPLICATE_TITLE, "Title"),
            ("externalId", codes.DUPLICATE_EXTERNAL_ID, "External ID"))
 
 
-def _flag_duplicates(rows: list[RowResult], standard: dict[str, list]) -> None:
+def _flag_duplicates(standard: dict[str, list], numbers: list[int], found: dict[int, list[Issue]]) -> None:
     """The guide requires unique titles, slugs and externalIds: flag every row of a group
     that shares one, naming the other rows, so the user can pick which to change."""
     for name, code, label in _UNIQUE:
@@ -176,16 +180,16 @@ def _flag_duplicates(rows: list[RowResult], standard: dict[str, list]) -> None:
         if len(distinct) == len(values) - values.count(None):
             continue  # no value repeats, the usual case: found without counting
         repeated = {v for v, n in Counter(values).items() if n > 1 and v is not None}
-        groups: dict[str, list[RowResult]] = defaultdict(list)
-        for result, value in zip(rows, values, strict=True):
+        groups: dict[str, list[int]] = defaultdict(list)
+        for index, value in enumerate(values):
             if value in repeated:
-                groups[value].append(result)
+                groups[value].append(index)
         for value, group in groups.items():
-            for result in group:
-                others = [str(r.row) for r in group if r is not result]
+            for index in group:
+                others = [str(numbers[i]) for i in group if i != index]
                 where = "row " + others[0] if len(others) == 1 else "rows " + ", ".join(others)
-                result.issues.append(error(
-                    result.row, name, value, code,
+                found.setdefault(index, []).append(error(
+                    numbers[index], name, value, code,
                     f"{label} '{value}' is also used in {where}; it must be unique. "
                     "Change all but one of them."))
 

@@ -109,3 +109,10 @@ def test_output_columns_are_ignored_so_results_feed_back(tmp_path):
 def test_unusable_headers(tmp_path, header, reason):
     with pytest.raises(FileUnusable, match=reason):
         validate_file(sheet(tmp_path, header + "\nA,course\n"))
+
+
+def test_zero_width_spaces_are_trimmed_like_spaces(tmp_path):
+    result = validate_file(sheet(tmp_path, "Title,Course Type,Tags\n\u200bIntro\u200b , Course\ufeff,\u200bapi\n"))
+    assert result.rows[0].payload == {"title": "Intro", "courseType": "course", "tags": ["api"]}
+    plain = validate_file(sheet(tmp_path, "Title,Course Type\n Intro ,course\n", name="plain.csv"))
+    assert plain.sheet.invisible_marks is False and plain.rows[0].payload["title"] == "Intro"
