@@ -25,7 +25,10 @@ FAILURE_STATUSES = (INVALID, FAILED_STATUS, NOT_ATTEMPTED)
 class OutputPaths:
     results: Path
     failures: Path
-    log: Path
+
+    @property
+    def log(self) -> Path:
+        return self.results.with_name(f"{self.results.stem}.log.jsonl")
 
 
 def choose_output_paths(input_path, results: str | None, failures: str | None) -> OutputPaths:
@@ -43,10 +46,11 @@ def choose_output_paths(input_path, results: str | None, failures: str | None) -
         candidate = OutputPaths(
             Path(results) if results else source.with_name(f"{source.stem}.results{tag}.xlsx"),
             Path(failures) if failures else source.with_name(f"{source.stem}.failures{tag}{kind}"),
-            None)
-        candidate.log = candidate.results.with_name(f"{candidate.results.stem}.log.jsonl")
+        )
+        # Only default paths move on to the next number; the log follows the results sheet
+        # (beside a path the user named, an old log is appended to).
         taken = [p for p, given in ((candidate.results, results), (candidate.failures, failures),
-                                    (candidate.log, None)) if not given and p.exists()]
+                                    (candidate.log, results)) if not given and p.exists()]
         if not taken:
             return candidate
         n += 1

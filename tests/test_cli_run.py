@@ -310,3 +310,16 @@ def test_the_readme_main_command(tmp_path):
     results = read_sheet_rows(tmp_path / "courses.results.xlsx")
     assert len(results) == 28 and all(r["status"] == "created" and r["course_id"].startswith("crs_")
                                        for r in results)
+
+
+def test_output_paths_number_past_earlier_runs_and_never_loop(tmp_path):
+    from importer.results import choose_output_paths
+
+    source = tmp_path / "c.xlsx"
+    (tmp_path / "c.results.log.jsonl").write_text("")  # a log left without its results sheet
+    paths = choose_output_paths(source, None, None)
+    assert (paths.results.name, paths.failures.name, paths.log.name) == (
+        "c.results-2.xlsx", "c.failures-2.xlsx", "c.results-2.log.jsonl")
+    named = tmp_path / "mine.xlsx"
+    (tmp_path / "mine.log.jsonl").write_text("")  # appended to, not a reason to renumber forever
+    assert choose_output_paths(source, str(named), None).results == named
