@@ -12,12 +12,9 @@ import sys
 from pathlib import Path
 
 from .errors import ImporterError
+from .fields import key_list
 
 EXIT_OK, EXIT_ROWS, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-def _custom_fields(text: str) -> list[str]:
-    return [k.strip() for k in text.split(",") if k.strip()]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,7 +55,7 @@ def _add_input_options(command) -> None:
                          help="the sheet to read (default: 'Courses', else the first)")
     command.add_argument("--report", metavar="PATH",
                          help="error report, .xlsx or .csv (default: <file>.errors.xlsx beside it)")
-    command.add_argument("--custom-fields", metavar="KEY,KEY", type=_custom_fields,
+    command.add_argument("--custom-fields", metavar="KEY,KEY", type=key_list,
                          help="the custom field keys configured on the platform; others are warned")
 
 

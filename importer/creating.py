@@ -19,56 +19,15 @@ from dataclasses import dataclass, field
 
 from .api import CoursesAPI, Reply
 from .errors import BadKey, TargetError, TargetUnreachable
-from .journal import CREATED, FAILED, SENDING, Journal, identity_key
+from .journal import SENDING, Journal, identity_key
+from .outcomes import CREATED, EXISTS, FAILED, INVALID, NOT_ATTEMPTED, RowOutcome, RunReport
 from .pacing import Backoff, Pacer
+from .progress import NullProgress, Progress, RunLog
 from .validating import RowResult, ValidationResult
-
-CREATED_STATUS, EXISTS, INVALID, FAILED_STATUS, NOT_ATTEMPTED = (
-    "created", "exists", "invalid", "failed", "not_attempted")
-
-
-@dataclass
-class RowOutcome:
-    row: int
-    status: str
-    course_id: str | None = None
-    course_slug: str | None = None
-    error_code: str | None = None
-    error_message: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status in (CREATED_STATUS, EXISTS)
-
-
-@dataclass
-class RunReport:
-    outcomes: list[RowOutcome]  # in input order, one per data row
-    stop_reason: str | None = None
-    interrupted: bool = False
-    lookup_supported: bool | None = None
-    retries: int = 0
-
-    def count(self, status: str) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
-
-    @property
-    def all_ok(self) -> bool:
-        return all(o.ok for o in self.outcomes)
 
 
 class Interrupted(Exception):
     """The user asked to stop (Ctrl-C, SIGTERM): finish what is in flight, send nothing more."""
-
-
-class NullProgress:
-    """The do-nothing twin of the progress display, so this module never asks about terminals."""
-
-    def start(self, total: int) -> None: ...
-    def row_done(self, outcome: RowOutcome) -> None: ...
-    def retried(self, reply: Reply, wait: float) -> None: ...
-    def note(self, message: str) -> None: ...
-    def close(self) -> None: ...
 
 
 @dataclass
@@ -87,8 +46,8 @@ class Importer:
     backoff: Backoff = field(default_factory=Backoff)
     settings: RunSettings = field(default_factory=RunSettings)
     stop: threading.Event = field(default_factory=threading.Event)
-    log: object = None  # a RunLog, or None
-    progress: object = field(default_factory=NullProgress)
+    log: RunLog | None = None
+    progress: Progress = field(default_factory=NullProgress)
 
     def __post_init__(self):
         self._consecutive_failures = 0
@@ -159,28 +118,28 @@ class Importer:
             reply = self._request(lambda: self.api.create(result.payload), result.row, attempt)
             kind = reply.kind
             if kind == "ok":
-                return self._created(result, key, reply.body, CREATED_STATUS)
+                return self._created(result, key, reply.body, CREATED)
             if kind == "auth":
                 self.journal.record(self.target, key, FAILED, source_row=result.row)
                 raise BadKey(f"the API key was refused (HTTP {reply.status}) at row {result.row}; "
                              "the key may have been revoked")
             if kind == "row_failure":
                 if ambiguous and reply.code.startswith("DUPLICATE_"):
-                    return self._resolve_duplicate(result, key, reply, EXISTS if sent_before else CREATED_STATUS)
+                    return self._resolve_duplicate(result, key, reply, EXISTS if sent_before else CREATED)
                 self.journal.record(self.target, key, FAILED, source_row=result.row)
-                return RowOutcome(result.row, FAILED_STATUS, error_code=reply.code, error_message=reply.message)
+                return RowOutcome(result.row, FAILED, error_code=reply.code, error_message=reply.message)
             ambiguous = ambiguous or kind == "lost"
             self._note_transient(reply)
             if attempt > self.settings.max_retries:
                 if not ambiguous:
                     self.journal.record(self.target, key, FAILED, source_row=result.row)
-                return RowOutcome(result.row, FAILED_STATUS, error_code=reply.code,
+                return RowOutcome(result.row, FAILED, error_code=reply.code,
                                   error_message=f"{reply.message} (gave up after {attempt} attempts)")
             self._back_off(attempt, reply)
             if ambiguous:
                 found = self.look_up(result)
                 if found:
-                    return self._created(result, key, found, CREATED_STATUS)
+                    return self._created(result, key, found, CREATED)
 
     def _created(self, result: RowResult, key: str, course: dict, status: str) -> RowOutcome:
         course_id, slug = course.get("id"), course.get("slug")
@@ -195,7 +154,7 @@ class Importer:
             return self._created(result, key, found, status)
         self.journal.record(self.target, key, FAILED, source_row=result.row)
         why = "this server cannot be searched" if self.lookup_supported is False else "no match was found"
-        return RowOutcome(result.row, FAILED_STATUS, error_code="UNCONFIRMED",
+        return RowOutcome(result.row, FAILED, error_code="UNCONFIRMED",
                           error_message=f"{reply.message} A reply was lost earlier, so this may be the course "
                                         f"sent then, but {why}; check in the admin panel before re-running.")
 

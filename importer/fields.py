@@ -18,6 +18,11 @@ TITLE_MAX_LENGTH = 255
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # The description tags the server keeps; anything else is stripped (guide).
 ALLOWED_HTML_TAGS = frozenset({"p", "strong", "em", "ul", "li", "a"})
+# A tag the server strips from a description (its markup goes, its text stays); group 1 is its name.
+STRIPPED_HTML_TAG = re.compile(r"<\s*/?\s*(?!(?:" + "|".join(sorted(ALLOWED_HTML_TAGS)) + r")\b)"
+                               r"([a-zA-Z][a-zA-Z0-9]*)\b[^>]*>", re.IGNORECASE)
+# Script elements go whole, content included (guide: "Script tags are stripped").
+SCRIPT_ELEMENT = re.compile(r"<\s*script\b[^>]*>.*?<\s*/\s*script\s*>|<\s*script\b[^>]*/?>", re.I | re.S)
 CUSTOM_FIELD_PREFIX = "customFields."
 
 
@@ -104,3 +109,35 @@ def slugify(text: str) -> str:
 
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+# --- what the server does to the values it is sent (the guide's rules) ------------------
+
+
+def stripped_html_tags(description: str) -> list[str]:
+    """The HTML tags in a description that the server will strip, lowercased, each once."""
+    return list(dict.fromkeys(name.lower() for name in STRIPPED_HTML_TAG.findall(description)))
+
+
+def clean_description(html: str) -> str:
+    """A description as the server stores it: scripts gone with their content, other tags
+    outside the basic set gone but their text kept."""
+    return STRIPPED_HTML_TAG.sub("", SCRIPT_ELEMENT.sub("", html))
+
+
+def unique_casefold(items) -> list[str]:
+    """Trimmed items, empty ones dropped, each kept once whatever its case (first spelling
+    wins): how the server treats tags ("case-insensitive and trimmed")."""
+    seen: set[str] = set()
+    kept = []
+    for item in items:
+        folded = item.casefold()
+        if item and folded not in seen:
+            seen.add(folded)
+            kept.append(item)
+    return kept
+
+
+def key_list(text: str) -> list[str]:
+    """`--custom-fields a, b` -> ["a", "b"]: the option's value as a list of keys."""
+    return [k.strip() for k in text.split(",") if k.strip()]

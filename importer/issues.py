@@ -1,6 +1,8 @@
 """A problem found in a row is a value, not an exception: collected, counted and reported.
 
-Codes are the API's own (`MISSING_REQUIRED_FIELD`, `INVALID_FIELD_VALUE`, `DUPLICATE_*`)
+There is one shape for it, `Issue`, from the rule that finds it (which does not yet know
+the row or the column: `row` and `column` are None until `Issue.at` places it) to the
+report that shows it. Codes are the API's own (`MISSING_REQUIRED_FIELD`, `INVALID_FIELD_VALUE`, `DUPLICATE_*`)
 so that a problem found before sending and one the server reports read the same way.
 """
 
@@ -26,10 +28,10 @@ ID_TOO_LONG_FOR_EXCEL = "ID_TOO_LONG_FOR_EXCEL"
 REPORT_COLUMNS = ("row", "column", "value", "code", "severity", "message")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Issue:
-    row: int  # as Excel shows it: the header is row 1
-    column: str  # the API field name, `customFields.<key>`, or the header of an unknown column
+    row: int | None  # as Excel shows it: the header is row 1 (None: not placed yet)
+    column: str | None  # the API field name, `customFields.<key>`, or the header of an unknown column
     value: object
     code: str
     severity: str
@@ -38,6 +40,10 @@ class Issue:
     @property
     def is_error(self) -> bool:
         return self.severity == ERROR
+
+    def at(self, row: int, column: str) -> Issue:
+        """This problem, placed in a row and a column of the sheet."""
+        return Issue(row, column, self.value, self.code, self.severity, self.message)
 
     def as_record(self) -> dict:
         value = "" if self.value is None else self.value
@@ -51,3 +57,8 @@ def error(row, column, value, code, message) -> Issue:
 
 def warning(row, column, value, code, message) -> Issue:
     return Issue(row, column, value, code, WARNING, message)
+
+
+def invalid_value(value, message) -> Issue:
+    """A cell that cannot become an API value, not yet placed in a row: `message` says how to fix it."""
+    return Issue(None, None, value, INVALID_FIELD_VALUE, ERROR, message)

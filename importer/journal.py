@@ -17,7 +17,10 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-SENDING, CREATED, FAILED = "sending", "created", "failed"
+from .outcomes import CREATED, FAILED
+
+SENDING = "sending"
+__all__ = ["CREATED", "FAILED", "SENDING", "Entry", "Journal", "default_state_dir", "identity_key"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS courses (

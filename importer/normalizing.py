@@ -1,7 +1,7 @@
 """Stage 2 — normalize: headers to API fields, and each cell to the value the API expects.
 
 Pure functions, value in and value out. Each `normalize_*` returns the clean value, or
-raises nothing and instead returns `Invalid(message)` so the caller records a row issue.
+raises nothing and instead returns an `Issue` (not yet placed in a row) for the caller to record.
 """
 
 from __future__ import annotations
@@ -13,15 +13,8 @@ from decimal import Decimal
 
 from . import fields
 from .errors import FileUnusable
+from .issues import Issue, invalid_value
 from .reading import INVISIBLE
-
-
-@dataclass(frozen=True)
-class Invalid:
-    """A cell that cannot be turned into an API value; `message` tells the user how to fix it."""
-
-    message: str
-
 
 # --- headers ---------------------------------------------------------------------------
 
@@ -109,7 +102,7 @@ def _enum_key(text: str) -> str:
     return re.sub(r"[\s\-]+", "_", text.strip().lower())
 
 
-def normalize_enum(text: str, accepted: tuple[str, ...], label: str) -> str | Invalid:
+def normalize_enum(text: str, accepted: tuple[str, ...], label: str) -> str | Issue:
     """`Learning Path` -> `learning_path`, ` SCORM ` -> `scorm`: case, spaces and hyphens
     do not count. An unknown value lists the accepted ones and the nearest."""
     key = _enum_key(text)
@@ -117,14 +110,14 @@ def normalize_enum(text: str, accepted: tuple[str, ...], label: str) -> str | In
         return key
     nearest = difflib.get_close_matches(key, accepted, n=1, cutoff=0.6)
     hint = f" Did you mean '{nearest[0]}'?" if nearest else ""
-    return Invalid(f"Invalid {label} '{text}'. Accepted values: {', '.join(accepted)}.{hint}")
+    return invalid_value(text, f"Invalid {label} '{text}'. Accepted values: {', '.join(accepted)}.{hint}")
 
 
 _TRUE = {"yes", "y", "true", "1", "t", "on"}
 _FALSE = {"no", "n", "false", "0", "f", "off"}
 
 
-def normalize_bool(value) -> bool | Invalid:
+def normalize_bool(value) -> bool | Issue:
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float) and value in (0, 1):
@@ -134,7 +127,8 @@ def normalize_bool(value) -> bool | Invalid:
         return True
     if text in _FALSE:
         return False
-    return Invalid(f"'{to_text(value)}' is not a yes/no value. Use Yes or No (also TRUE/FALSE, Y/N, 1/0).")
+    return invalid_value(to_text(value), f"'{to_text(value)}' is not a yes/no value. Use Yes or No "
+                         "(also TRUE/FALSE, Y/N, 1/0).")
 
 
 _TAG_SEPARATORS = re.compile(r"[,;\r\n]+")
@@ -142,15 +136,7 @@ _AUTHOR_SEPARATORS = re.compile(r"[;\r\n]+")
 
 
 def _dedupe_casefold(items) -> list[str]:
-    seen: set[str] = set()
-    kept = []
-    for item in items:
-        item = item.strip().strip(INVISIBLE).strip()
-        folded = item.casefold()
-        if item and folded not in seen:
-            seen.add(folded)
-            kept.append(item)
-    return kept
+    return fields.unique_casefold(item.strip().strip(INVISIBLE).strip() for item in items)
 
 
 def split_tags(text: str) -> list[str]:
@@ -186,16 +172,3 @@ def custom_field_value(value):
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
     return text
-
-
-_TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9]*)")
-
-
-def stripped_html_tags(description: str) -> list[str]:
-    """The HTML tags in a description that the server will strip (anything but p strong em ul li a)."""
-    found = []
-    for match in _TAG.finditer(description):
-        tag = match.group(2).lower()
-        if tag not in fields.ALLOWED_HTML_TAGS and tag not in found:
-            found.append(tag)
-    return found

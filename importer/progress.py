@@ -1,7 +1,8 @@
 """How a run shows itself while it works, and the log it leaves.
 
 `start_progress()` picks a tqdm bar on a terminal and plain periodic lines otherwise
-(a log file, CI); both have the same methods as `creating.NullProgress`.
+(a log file, CI); both are a `Progress`, as is `NullProgress`, the do-nothing twin that
+lets library code report progress without asking whether anyone watches.
 """
 
 from __future__ import annotations
@@ -10,10 +11,29 @@ import json
 import sys
 import time
 from collections import Counter
+from typing import Protocol
 
-from .creating import RowOutcome
+from .outcomes import RowOutcome
 
 PLAIN_EVERY_SECONDS = 10.0
+
+
+class Progress(Protocol):
+    def start(self, total: int) -> None: ...
+    def row_done(self, outcome: RowOutcome) -> None: ...
+    def retried(self, reply, wait: float) -> None: ...
+    def note(self, message: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class NullProgress:
+    """Shows nothing."""
+
+    def start(self, total: int) -> None: ...
+    def row_done(self, outcome: RowOutcome) -> None: ...
+    def retried(self, reply, wait: float) -> None: ...
+    def note(self, message: str) -> None: ...
+    def close(self) -> None: ...
 
 
 class BarProgress:

@@ -55,7 +55,8 @@ def read_sheet(path, sheet: str | None = None) -> Sheet:
     if path.is_dir():
         raise FileUnusable(path, "is a folder, not a spreadsheet")
     try:
-        head = path.open("rb").read(8)
+        with path.open("rb") as handle:
+            head = handle.read(8)
     except OSError as exc:
         raise FileUnusable(path, f"cannot be opened ({exc.strerror})") from exc
     suffix = path.suffix.lower()

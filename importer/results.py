@@ -10,15 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .creating import FAILED_STATUS, INVALID, NOT_ATTEMPTED, RunReport
 from .errors import OutputExists
-from .fields import OUTPUT_COLUMN_KEYS, header_key
-from .reporting import Table, as_written, id_columns, is_csv, write_table
+from .fields import OUTPUT_COLUMN_KEYS, OUTPUT_COLUMNS, header_key
+from .outcomes import FAILURE_STATUSES, RunReport
 from .validating import ValidationResult
+from .writing import Table, as_written, id_columns, is_csv, write_table
 
-RESULT_COLUMNS = ("source_row", "status", "course_id", "course_slug", "error_code", "error_message")
 FAILURE_COLUMNS = ("source_row", "error_code", "error_message")
-FAILURE_STATUSES = (INVALID, FAILED_STATUS, NOT_ATTEMPTED)
 
 
 @dataclass
@@ -69,7 +67,7 @@ def _row_values(validation: ValidationResult, kept: list[int]):
 
 def write_results(validation: ValidationResult, report: RunReport, path) -> None:
     kept = _kept_columns(validation)
-    headers = [validation.sheet.headers[i] for i in kept] + list(RESULT_COLUMNS)
+    headers = [validation.sheet.headers[i] for i in kept] + list(OUTPUT_COLUMNS)
     by_row = {o.row: o for o in report.outcomes}
 
     def rows():

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_ROWS, print_validation_summary, write_validation_outputs
 from .errors import Refused, TargetError
+from .outcomes import STATUSES
 from .pacing import DEFAULT_RATE_PER_MINUTE, Backoff, Pacer
 
 KEY_VARIABLE = "TI_API_KEY"
@@ -66,7 +67,8 @@ def cmd_run(args) -> int:
     # and these bring in httpx and SQLite.
     from .api import CoursesAPI, base_url_for
     from .creating import Importer, RunSettings
-    from .journal import CREATED, Journal, default_state_dir, identity_key
+    from .journal import Journal, default_state_dir, identity_key
+    from .outcomes import CREATED
     from .progress import RunLog, start_progress
     from .results import choose_output_paths, write_failures, write_results
     from .validating import validate_file
@@ -131,7 +133,7 @@ def cmd_run(args) -> int:
         if log:
             log.write(event="end", elapsed=round(elapsed, 3), interrupted=report.interrupted,
                       stop_reason=report.stop_reason,
-                      **{s: report.count(s) for s in ("created", "exists", "invalid", "failed", "not_attempted")})
+                      **{s: report.count(s) for s in STATUSES})
         _print_summary(validation, report, paths, failures, elapsed)
     if report.interrupted:
         return EXIT_INTERRUPTED
@@ -200,7 +202,7 @@ def _print_summary(validation, report, paths, failures, elapsed: float) -> None:
     if report.stop_reason:
         print(f"Stopped: {report.stop_reason}")
     print(f"{'status':<15}{'rows':>6}")
-    for status in ("created", "exists", "invalid", "failed", "not_attempted"):
+    for status in STATUSES:
         print(f"{status:<15}{report.count(status):>6}")
     print(f"{'total':<15}{len(report.outcomes):>6}   in {elapsed:.1f} s, {report.retries} retries")
     if report.lookup_supported is False:

@@ -1,15 +1,15 @@
 import pytest
 
 from importer import fields
+from importer.fields import stripped_html_tags
+from importer.issues import Issue
 from importer.normalizing import (
-    Invalid,
     column_letter,
     custom_field_value,
     normalize_bool,
     normalize_enum,
     split_authors,
     split_tags,
-    stripped_html_tags,
     to_text,
 )
 
@@ -33,7 +33,7 @@ def test_course_type_casing(raw, expected):
 
 def test_unknown_enum_lists_values_and_nearest():
     result = normalize_enum("webinars", fields.COURSE_TYPES, "courseType")
-    assert isinstance(result, Invalid)
+    assert isinstance(result, Issue)
     assert "Accepted values: course, learning_path, webinar, video, article, scorm, xapi." in result.message
     assert "Did you mean 'webinar'?" in result.message
     assert normalize_enum("Published", fields.PUBLISHED_STATUSES, "publishedStatus") == "published"
@@ -50,7 +50,7 @@ def test_booleans(raw, expected):
 
 @pytest.mark.parametrize("raw", ["maybe", "2", 2, "oui"])
 def test_unreadable_boolean(raw):
-    assert isinstance(normalize_bool(raw), Invalid)
+    assert isinstance(normalize_bool(raw), Issue)
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -130,7 +130,7 @@ def test_column_rules_match_cell_rules(column, name):
     for index, raw in enumerate(column):
         value, problems = rule.cell(raw)
         assert values[index] == value
-        assert [(i.code, i.message) for i in found.get(index, [])] == [(c, m) for c, _, m, _ in problems]
+        assert [(i.code, i.message) for i in found.get(index, [])] == [(p.code, p.message) for p in problems]
 
 
 @given(st.lists(st.one_of(st.none(), st.integers(-5, 5), st.booleans(), st.floats(allow_nan=False, width=32),

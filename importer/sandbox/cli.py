@@ -7,6 +7,7 @@ import signal
 import threading
 from pathlib import Path
 
+from ..fields import key_list
 from . import DEFAULT_API_KEY
 
 
@@ -36,7 +37,7 @@ def add_sandbox_parser(commands) -> None:
                          help="share of writes stored, then left without a reply (0-1)")
     sandbox.add_argument("--seed", type=int, help="makes faults and ids repeat exactly")
     sandbox.add_argument("--custom-fields", metavar="KEY,KEY",
-                         type=lambda t: [k.strip() for k in t.split(",") if k.strip()],
+                         type=key_list,
                          help="the configured custom field keys; others are silently dropped")
     sandbox.add_argument("--data", metavar="FILE", type=Path,
                          help="keep the courses in this file across restarts (default: memory only)")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-import re
 import threading
 from pathlib import Path
 
@@ -36,27 +35,6 @@ def now_iso() -> str:
     """`2026-03-13T14:22:00.000Z`: milliseconds and a Z, as the guide's examples show."""
     moment = dt.datetime.now(dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-_SCRIPT = re.compile(r"<\s*script\b[^>]*>.*?<\s*/\s*script\s*>|<\s*script\b[^>]*/?>", re.I | re.S)
-_ANY_TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9]*)\b[^>]*>")
-
-
-def clean_description(html: str) -> str:
-    """Script elements go with their content; other tags outside the basic set lose their
-    markup but keep their text."""
-    html = _SCRIPT.sub("", html)
-    return _ANY_TAG.sub(lambda m: m.group(0) if m.group(2).lower() in fields.ALLOWED_HTML_TAGS else "", html)
-
-
-def clean_tags(tags: list[str]) -> list[str]:
-    seen, kept = set(), []
-    for tag in tags:
-        tag = tag.strip()
-        if tag and tag.casefold() not in seen:
-            seen.add(tag.casefold())
-            kept.append(tag)
-    return kept
 
 
 COURSE_KEYS = ("id", "title", "slug", "courseType", "publishedStatus", "description", "authors", "tags",
@@ -207,13 +185,13 @@ class CourseStore:
                     raise _invalid(f"Field '{name}' must be a string.")
                 values[name] = body[name]
         if "description" in values:
-            values["description"] = clean_description(values["description"])
+            values["description"] = fields.clean_description(values["description"])
         for name in ("authors", "tags"):
             if body.get(name) is not None:
                 items = body[name]
                 if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
                     raise _invalid(f"Field '{name}' must be an array of strings.")
-                values[name] = clean_tags(items) if name == "tags" else list(items)
+                values[name] = fields.unique_casefold([i.strip() for i in items]) if name == "tags" else list(items)
         if body.get("isFree") is not None:
             if not isinstance(body["isFree"], bool):
                 raise _invalid("Field 'isFree' must be a boolean.")
