@@ -3,12 +3,14 @@
 The pipeline, one module a stage:
 
     reading      XLSX / CSV  ->  Sheet (cells as typed, Excel row numbers)
-    normalizing  headers -> API fields, cells -> API values
+    normalizing  headers -> API fields, cells -> API values (rules: one rule per field)
     validating   Sheet -> ValidationResult (payloads, issues)   <- validate_file()
-    creating     valid rows -> POST, paced, retried, journaled  <- run_import()
-    reporting    error report, results sheet, failures file
+    creating     valid rows -> POST, paced, retried, journaled  (creating.Importer)
+    reporting    the error report and payloads of a validation
+    results      the results sheet and failures file of a run
 
-`api` owns the HTTP contract; `sandbox` is a local stand-in for the platform.
+`writing` writes every file (nothing becomes a formula); `api` owns the HTTP contract;
+`sandbox` is a local stand-in for the platform.
 """
 
 from .validating import ValidationResult, validate_file

@@ -89,14 +89,19 @@ def cmd_validate(args) -> int:
     return EXIT_OK if not result.invalid_rows else EXIT_ROWS
 
 
-def write_validation_outputs(result, args) -> Path | None:
-    """The error report (when there is anything to report) and the payloads file."""
+def write_validation_outputs(result, args, other_outputs: dict | None = None) -> Path | None:
+    """The error report (when there is anything to report) and the payloads file, once every
+    output path of the command (`other_outputs` too, by purpose) is known to be writable."""
     from .reporting import write_error_report, write_payloads
     from .validating import default_report_path
+    from .writing import check_outputs
 
     report = None
     if result.all_issues:
         report = Path(args.report) if args.report else default_report_path(args.file)
+    check_outputs(args.file, {"error report": report, "payloads file": getattr(args, "payloads", None),
+                              **(other_outputs or {})})
+    if report:
         write_error_report(result, report)
     if getattr(args, "payloads", None):
         count = write_payloads(result, args.payloads)

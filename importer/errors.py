@@ -3,6 +3,7 @@
     ImporterError                 base: the CLI prints its message as one line
     ├── FileUnusable              the input cannot be read as a course sheet at all      (exit 2)
     ├── OutputExists              a results or failures file is already there            (exit 2)
+    ├── OutputUnusable            an output path cannot be written, or is the input      (exit 2)
     ├── TargetError               the API cannot be used                                 (exit 2)
     │   ├── BadKey                401/403: every row would fail the same way
     │   ├── TargetUnreachable     connection refused, DNS, TLS, or the server kept failing
@@ -25,6 +26,10 @@ class FileUnusable(ImporterError):
 
 
 class OutputExists(ImporterError):
+    pass
+
+
+class OutputUnusable(ImporterError):
     pass
 
 

@@ -7,6 +7,7 @@ itself a results or failures file, its old copies of those columns are replaced.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def choose_output_paths(input_path, results: str | None, failures: str | None) -
     paths sit beside the input and are numbered (-2, -3, …) past any earlier run's files."""
     source = Path(input_path)
     for given in (results, failures):
-        if given and Path(given).exists():
+        if given and _exists(Path(given)):
             raise OutputExists(f"{given} already exists and would be overwritten; move it away or "
                                "choose another path")
     kind = ".csv" if is_csv(source) else ".xlsx"
@@ -48,10 +49,19 @@ def choose_output_paths(input_path, results: str | None, failures: str | None) -
         # Only default paths move on to the next number; the log follows the results sheet
         # (beside a path the user named, an old log is appended to).
         taken = [p for p, given in ((candidate.results, results), (candidate.failures, failures),
-                                    (candidate.log, results)) if not given and p.exists()]
+                                    (candidate.log, results)) if not given and _exists(p)]
         if not taken:
             return candidate
         n += 1
+
+
+def _exists(path: Path) -> bool:
+    """Whether a file is there; a path that cannot even be looked at (a name too long, a file
+    where a folder should be) is not, and `writing.check_outputs` says why it cannot be used."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def _kept_columns(validation: ValidationResult) -> list[int]:
@@ -88,3 +98,47 @@ def write_failures(validation: ValidationResult, report: RunReport, path) -> int
     rows = [values + [n, by_row[n].error_code, by_row[n].error_message] for n, values in failed]
     write_table(path, Table(headers, rows, sheet_name="Courses"), delimiter=validation.sheet.delimiter or ",")
     return len(rows)
+
+
+@dataclass
+class WrittenFiles:
+    results: Path
+    failures: Path | None
+    fallback_reason: str | None = None  # set when the paths asked for could not be written
+
+
+def write_run_files(validation: ValidationResult, report: RunReport, paths: OutputPaths,
+                    fallback_dir) -> WrittenFiles:
+    """The results sheet, and the failures file when any row needs the user. A run has
+    created courses by now, so their ids must land somewhere: if the paths asked for cannot
+    be written (a full disk, a folder gone), both are written as CSV into `fallback_dir`,
+    else the system's temporary folder, and the reason is kept to tell the user."""
+    wants_failures = not report.all_ok
+    try:
+        write_results(validation, report, paths.results)
+        if wants_failures:
+            write_failures(validation, report, paths.failures)
+        return WrittenFiles(paths.results, paths.failures if wants_failures else None)
+    except OSError as exc:
+        reason = f"{exc.strerror or exc} ({exc.filename or paths.results})"
+    stem = Path(validation.sheet.path).stem
+    for folder in (Path(fallback_dir), Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            results = _free_path(folder, f"{stem}.results", ".csv")
+            write_results(validation, report, results)
+            failures = None
+            if wants_failures:
+                failures = _free_path(folder, f"{stem}.failures", ".csv")
+                write_failures(validation, report, failures)
+            return WrittenFiles(results, failures, reason)
+        except OSError:
+            continue
+    raise OSError(f"could not write the results anywhere: {reason}")
+
+
+def _free_path(folder: Path, stem: str, suffix: str) -> Path:
+    n = 1
+    while (path := folder / f"{stem}{'' if n == 1 else f'-{n}'}{suffix}").exists():
+        n += 1
+    return path

@@ -70,13 +70,15 @@ def cmd_run(args) -> int:
     from .journal import Journal, default_state_dir, identity_key
     from .outcomes import CREATED
     from .progress import RunLog, start_progress
-    from .results import choose_output_paths, write_failures, write_results
+    from .results import choose_output_paths, write_run_files
     from .validating import validate_file
 
     validation = validate_file(args.file, sheet=args.sheet, custom_fields=args.custom_fields)
-    report_path = write_validation_outputs(validation, args)
-    print_validation_summary(validation, report_path)
     paths = None if args.dry_run else choose_output_paths(args.file, args.results, args.failures)
+    run_outputs = {} if paths is None else {"results": paths.results, "failures file": paths.failures,
+                                            "run log": paths.log}
+    report_path = write_validation_outputs(validation, args, run_outputs)
+    print_validation_summary(validation, report_path)
     if not (args.domain or args.base_url or args.sandbox):
         if not args.dry_run:
             raise TargetError("name the platform to import into: --domain NAME, --base-url URL, or --sandbox "
@@ -126,18 +128,15 @@ def cmd_run(args) -> int:
         with _stop_on_signals(stop):
             report = importer.run(validation)
         elapsed = time.monotonic() - started
-        write_results(validation, report, paths.results)
-        failures = paths.failures if not report.all_ok else None
-        if failures:
-            write_failures(validation, report, failures)
+        written = write_run_files(validation, report, paths, fallback_dir=state_dir)
         if log:
             log.write(event="end", elapsed=round(elapsed, 3), interrupted=report.interrupted,
                       stop_reason=report.stop_reason,
                       **{s: report.count(s) for s in STATUSES})
-        _print_summary(validation, report, paths, failures, elapsed)
+        _print_summary(validation, report, written, paths.log, elapsed)
     if report.interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_OK if report.all_ok else EXIT_ROWS
+    return EXIT_OK if report.all_ok and not written.fallback_reason else EXIT_ROWS
 
 
 def _warm_up_workbook_writer() -> None:
@@ -195,7 +194,7 @@ def _stop_on_signals(stop: threading.Event):
             signal.signal(s, h)
 
 
-def _print_summary(validation, report, paths, failures, elapsed: float) -> None:
+def _print_summary(validation, report, written, log_path, elapsed: float) -> None:
     print()
     if report.interrupted:
         print("Interrupted: rows not reached are marked not_attempted; run the same command to continue.")
@@ -215,10 +214,13 @@ def _print_summary(validation, report, paths, failures, elapsed: float) -> None:
         for o in shown:
             title = cells[o.row][title_index] if title_index is not None else ""
             print(f"  row {o.row:<5} {o.status:<8} {o.course_id}  {title}")
-    print(f"Results:  {paths.results}")
-    if failures:
-        print(f"Failures: {failures}  (fix the cells, then: importer run {failures} …)")
-    print(f"Log:      {paths.log}")
+    if written.fallback_reason:
+        print(f"Warning: the results could not be written where asked ({written.fallback_reason}); "
+              "they were written to the files below instead.")
+    print(f"Results:  {written.results}")
+    if written.failures:
+        print(f"Failures: {written.failures}  (fix the cells, then: importer run {written.failures} …)")
+    print(f"Log:      {log_path}")
 
 
 

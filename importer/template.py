@@ -1,8 +1,8 @@
 """The template workbook ops staff are handed: `importer template` writes it.
 
-`templates/courses-template.xlsx` in the repository is this module's output; a test
-keeps the two in sync, so change the template here and regenerate it with
-`importer template templates/courses-template.xlsx --force`.
+`templates/courses-template.xlsx` in the repository is this module's output: change the
+template here and regenerate it with `importer template templates/courses-template.xlsx --force`
+(the tests check both hold what a template must).
 """
 
 from __future__ import annotations

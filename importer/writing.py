@@ -69,10 +69,15 @@ def write_workbook(path, tables: Sequence[Table]) -> None:
     """Write sheets in write-only (streaming) mode: 100,000 rows fit in little memory."""
     from openpyxl import Workbook
 
-    workbook = Workbook(write_only=True)
-    for table in tables:
-        _write_sheet(workbook, table)
-    atomic_write(path, workbook.save, encoding=None)
+    def fill(tmp):
+        # Built only once the temporary file exists: a workbook left half-built by a path
+        # that cannot be written would complain from its sheets' generators when collected.
+        workbook = Workbook(write_only=True)
+        for table in tables:
+            _write_sheet(workbook, table)
+        workbook.save(tmp)
+
+    atomic_write(path, fill, encoding=None)
 
 
 def write_table(path, table: Table, *, delimiter: str = ",") -> None:
@@ -133,6 +138,31 @@ def atomic_write(path, fill, *, encoding: str | None = "utf-8-sig") -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def check_outputs(input_path, outputs: dict[str, object]) -> None:
+    """Before anything is sent: every output path (by what it is for) can be written, is not
+    the input, and is not another output. Raises `OutputUnusable` naming the path and why."""
+    from .errors import OutputUnusable
+
+    source = Path(input_path).resolve()
+    seen: dict[Path, str] = {}
+    for purpose, given in outputs.items():
+        if given is None:
+            continue
+        path = Path(given).resolve()
+        if path == source:
+            raise OutputUnusable(f"the {purpose} path {given} is the input file itself; choose another path")
+        if path in seen:
+            raise OutputUnusable(f"the {purpose} and the {seen[path]} would both be written to {given}; "
+                                 "give each its own path")
+        seen[path] = purpose
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _new_temporary(path).unlink()
+        except OSError as exc:
+            raise OutputUnusable(f"cannot write the {purpose} to {given}: {exc.strerror or exc}; "
+                                 "choose another path (nothing was sent)") from exc
 
 
 def _new_temporary(path: Path) -> Path:

@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -19,3 +20,12 @@ def run_cli(*args, cwd=None, env=None, input=None, timeout=120):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def wait_until(condition, *, timeout=60.0, what="the condition"):
+    """Poll `condition` until it is true; fail the test (never hang it) after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.02)

@@ -169,13 +169,17 @@ def test_wrong_key_is_401_with_empty_body(sandbox):
 def test_rate_limit_with_headers():
     with Sandbox(rate_limit=5, rate_window=2) as sandbox, \
             httpx.Client(base_url=sandbox.base_url, headers=sandbox.auth_headers) as client:
+        before = time.time()
         replies = [client.post(COURSES, json={"title": f"T{i}", "courseType": "course" if i % 2 else "quiz"})
                    for i in range(7)]
+        after = time.time()
         assert [r.status_code for r in replies] == [400, 201, 400, 201, 400, 429, 429]  # rejected ones count
         assert [r.headers["X-RateLimit-Remaining"] for r in replies] == ["4", "3", "2", "1", "0", "0", "0"]
         for reply in replies:
             assert reply.headers["X-RateLimit-Limit"] == "5"
-            assert 0 <= float(reply.headers["X-RateLimit-Reset"]) - time.time() <= 2.01
+            # When a slot frees: after the request arrived, at most a window later. Bounded by the
+            # clock read before and after, so a busy machine cannot make it fail.
+            assert before <= float(reply.headers["X-RateLimit-Reset"]) <= after + 2.01
         throttled = replies[-1]
         assert throttled.headers["Retry-After"] in ("1", "2")
         assert throttled.json()["statusCode"] == 429
@@ -285,16 +289,32 @@ def test_sandbox_command_serves_until_stopped(tmp_path):
     import subprocess
     import sys
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "importer", "sandbox", "--port", str(port)],
+    # Port 0: the sandbox takes a free port and says which (binding a probe port, closing it
+    # and handing it over would race with every other test that opens a socket).
+    process = subprocess.Popen([sys.executable, "-m", "importer", "sandbox", "--port", "0"],
                                stdout=subprocess.PIPE, text=True, env={"SANDBOX_API_KEY": "k-123", "PATH": ""})
     try:
-        assert process.stdout.readline().strip() == f"Sandbox listening on http://127.0.0.1:{port}"
+        first = process.stdout.readline().strip()
+        match = re.fullmatch(r"Sandbox listening on http://127\.0\.0\.1:(\d+)", first)
+        assert match, first
+        port = int(match.group(1))
         assert process.stdout.readline().strip() == "API key: k-123"
         reply = httpx.get(f"http://127.0.0.1:{port}/incoming/v2/ping", headers={"Authorization": "Bearer k-123"})
         assert reply.json() == {"valid": True}
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
+
+
+def test_sliding_window_with_a_fake_clock():
+    """The window itself, exactly: no real time passes."""
+    from importer.sandbox.server import SlidingWindow
+
+    now = [100.0]
+    window = SlidingWindow(3, 2.0, clock=lambda: now[0])
+    assert [window.hit()[:2] for _ in range(4)] == [(True, 2), (True, 1), (True, 0), (False, 0)]
+    assert window.hit()[2] == 2.0  # the first slot frees a whole window after it was taken
+    now[0] += 1.0
+    assert window.hit() == (False, 0, 1.0)
+    now[0] += 1.0  # the first three have left the window
+    assert window.hit()[:2] == (True, 2)
