@@ -5,7 +5,7 @@ The pipeline, one module a stage:
     reading      XLSX / CSV  ->  Sheet (cells as typed, Excel row numbers)
     normalizing  headers -> API fields, cells -> API values (rules: one rule per field)
     validating   Sheet -> ValidationResult (payloads, issues)   <- validate_file()
-    creating     valid rows -> POST, paced, retried, journaled  (creating.Importer)
+    creating     valid rows -> POST, paced, retried, journaled  (applying.Importer)
     reporting    the error report and payloads of a validation
     results      the results sheet and failures file of a run
 

@@ -21,7 +21,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -90,7 +90,7 @@ class Reply:
         if self.status == 429 or self.status >= 500:
             return "transient"
         if 200 <= self.status < 300:
-            if self.method == "POST" and not self.course_id:
+            if self.method in ("POST", "PUT") and not self.course_id:
                 return "row_failure"  # some endpoints answer 200 with an `errors` array
             return "ok"
         return "row_failure"
@@ -155,6 +155,10 @@ class CoursesAPI:
 
     def create(self, payload: dict) -> Reply:
         return self._send("POST", COURSES_PATH, json=payload)
+
+    def update(self, course_id: str, changes: dict) -> Reply:
+        """`PUT /courses/{id}` with only the fields that change (guide: the others stay)."""
+        return self._send("PUT", f"{COURSES_PATH}/{quote(course_id, safe='')}", json=changes)
 
     def find(self, field_name: str, value: str) -> Reply:
         """`GET /courses?externalId=X` (or slug, title): `body["courses"]` lists the matches."""

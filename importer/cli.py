@@ -11,10 +11,16 @@ import argparse
 import sys
 from pathlib import Path
 
+from .console import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_ROWS,
+    EXIT_UNUSABLE,
+    print_validation_summary,
+    write_validation_outputs,
+)
 from .errors import ImporterError
 from .fields import key_list
-
-EXIT_OK, EXIT_ROWS, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .sandbox.cli import add_sandbox_parser
     add_sandbox_parser(commands)
-    from .run_cli import add_run_parser
-    add_run_parser(commands, _add_input_options)
+    from .run_cli import add_run_parsers
+    add_run_parsers(commands, _add_input_options)
 
     return parser
 
@@ -87,42 +93,6 @@ def cmd_validate(args) -> int:
     report = write_validation_outputs(result, args)
     print_validation_summary(result, report)
     return EXIT_OK if not result.invalid_rows else EXIT_ROWS
-
-
-def write_validation_outputs(result, args, other_outputs: dict | None = None) -> Path | None:
-    """The error report (when there is anything to report) and the payloads file, once every
-    output path of the command (`other_outputs` too, by purpose) is known to be writable."""
-    from .reporting import write_error_report, write_payloads
-    from .validating import default_report_path
-    from .writing import check_outputs
-
-    report = None
-    if result.all_issues:
-        report = Path(args.report) if args.report else default_report_path(args.file)
-    check_outputs(args.file, {"error report": report, "payloads file": getattr(args, "payloads", None),
-                              **(other_outputs or {})})
-    if report:
-        write_error_report(result, report)
-    if getattr(args, "payloads", None):
-        count = write_payloads(result, args.payloads)
-        print(f"Payloads: {count} written to {args.payloads}")
-    return report
-
-
-def print_validation_summary(result, report: Path | None) -> None:
-    sheet = result.sheet
-    where = f" (sheet {sheet.sheet_name})" if sheet.sheet_name else ""
-    print(f"Read {len(result.rows)} rows from {sheet.path}{where}")
-    print(f"  valid:    {len(result.valid_rows)}")
-    print(f"  invalid:  {len(result.invalid_rows)}")
-    print(f"  warnings: {result.warning_count}")
-    for issue in [i for i in result.all_issues if i.is_error][:5]:
-        print(f"  row {issue.row}, {issue.column}: {issue.message}")
-    errors = sum(1 for i in result.all_issues if i.is_error)
-    if errors > 5:
-        print(f"  … and {errors - 5} more errors")
-    if report:
-        print(f"Report: {report}")
 
 
 def cmd_template(args) -> int:

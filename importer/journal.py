@@ -8,11 +8,16 @@ send nothing for a course that already exists:
     sending  the POST may be on the wire: the course may exist. Look it up before resending.
     created  the server gave it an id.
     failed   the server rejected it (or it could not be reached); safe to try again.
+
+Updates are journaled too (`updates`): for each run and course, the previous and the new
+value of every field the run changes, written before the PUT and marked applied after it,
+so that the run can be taken back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +38,19 @@ CREATE TABLE IF NOT EXISTS courses (
     source_row  INTEGER,
     updated_at  TEXT NOT NULL,
     PRIMARY KEY (target, identity)
-)
+);
+CREATE TABLE IF NOT EXISTS updates (
+    target      TEXT NOT NULL,
+    run_id      TEXT NOT NULL,
+    course_id   TEXT NOT NULL,
+    source_row  INTEGER,
+    field       TEXT NOT NULL,
+    previous    TEXT,               -- JSON
+    new         TEXT,               -- JSON
+    applied     INTEGER NOT NULL,   -- 0: about to be sent, 1: the server accepted it
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (target, run_id, course_id, field)
+);
 """
 
 
@@ -51,7 +68,7 @@ class Journal:
         self._db = sqlite3.connect(self.path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(SCHEMA)
+        self._db.executescript(SCHEMA)
 
     def close(self) -> None:
         self._db.close()
@@ -72,6 +89,23 @@ class Journal:
                                 (target,))
         return {identity: Entry(status, cid, slug) for identity, status, cid, slug in rows}
 
+    def record_update(self, target: str, run_id: str, course_id: str, source_row: int, changes,
+                      *, applied: bool) -> None:
+        stamp = _now()
+        with self._db:
+            self._db.executemany(
+                "INSERT INTO updates (target, run_id, course_id, source_row, field, previous, new, applied,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (target, run_id, course_id, field)"
+                " DO UPDATE SET applied=excluded.applied, updated_at=excluded.updated_at",
+                [(target, run_id, course_id, source_row, c.field, json.dumps(c.current), json.dumps(c.new),
+                  int(applied), stamp) for c in changes])
+
+    def updates(self, target: str, run_id: str) -> list[tuple]:
+        """(course_id, field, previous, new, applied) of one run, values decoded."""
+        rows = self._db.execute("SELECT course_id, field, previous, new, applied FROM updates WHERE target=? AND "
+                                "run_id=? ORDER BY source_row, field", (target, run_id))
+        return [(cid, f, json.loads(p), json.loads(n), bool(a)) for cid, f, p, n, a in rows]
+
     def record(self, target: str, identity: str, status: str, *, course_id: str | None = None,
                course_slug: str | None = None, source_file: str | None = None,
                source_row: int | None = None) -> None:
@@ -81,7 +115,11 @@ class Journal:
             " status=excluded.status, course_id=excluded.course_id, course_slug=excluded.course_slug,"
             " source_file=excluded.source_file, source_row=excluded.source_row, updated_at=excluded.updated_at",
             (target, identity, status, course_id, course_slug, source_file, source_row,
-             dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")))
+             _now()))
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 def identity_key(identity: tuple[str, str]) -> str:

@@ -8,12 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CREATED, EXISTS, INVALID, FAILED, NOT_ATTEMPTED = "created", "exists", "invalid", "failed", "not_attempted"
-# The row is done: the course is on the platform as the sheet says.
-OK_STATUSES = (CREATED, EXISTS)
+CREATED, UPDATED, UNCHANGED, EXISTS = "created", "updated", "unchanged", "exists"
+CONFLICT, NOT_FOUND, INVALID, FAILED, NOT_ATTEMPTED = "conflict", "not_found", "invalid", "failed", "not_attempted"
+# The row is done: its course is on the platform (`exists`: as it was, the mode did not change it).
+OK_STATUSES = (CREATED, UPDATED, UNCHANGED, EXISTS)
 # The row needs the user: it goes to the failures file.
-FAILURE_STATUSES = (INVALID, FAILED, NOT_ATTEMPTED)
+FAILURE_STATUSES = (CONFLICT, NOT_FOUND, INVALID, FAILED, NOT_ATTEMPTED)
 STATUSES = OK_STATUSES + FAILURE_STATUSES  # the order summaries list them in
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field of one course: what the platform holds, and what the row says."""
+
+    field: str  # the API name, or `customFields.<key>`
+    current: object
+    new: object
 
 
 @dataclass
@@ -24,6 +34,7 @@ class RowOutcome:
     course_slug: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    changes: tuple[Change, ...] = ()  # applied (updated), or found but not applied (exists)
 
     @property
     def ok(self) -> bool:
@@ -40,6 +51,9 @@ class RunReport:
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
+
+    def counts(self) -> dict[str, int]:
+        return {status: self.count(status) for status in STATUSES}
 
     @property
     def all_ok(self) -> bool:

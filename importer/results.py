@@ -15,7 +15,10 @@ from .errors import OutputExists
 from .fields import OUTPUT_COLUMN_KEYS, OUTPUT_COLUMNS, header_key
 from .outcomes import FAILURE_STATUSES, RunReport
 from .validating import ValidationResult
-from .writing import Table, as_written, id_columns, is_csv, write_table
+from .writing import Table, as_written, id_columns, is_csv, write_table, write_workbook
+
+CHANGE_COLUMNS = ("source_row", "course_id", "field", "previous_value", "new_value", "applied")
+PLAN_COLUMNS = ("source_row", "action", "course_id", "error_code", "message")
 
 FAILURE_COLUMNS = ("source_row", "error_code", "error_message")
 
@@ -76,6 +79,9 @@ def _row_values(validation: ValidationResult, kept: list[int]):
 
 
 def write_results(validation: ValidationResult, report: RunReport, path) -> None:
+    """Every input row with its outcome; and the changes the run made (or found and left), one
+    line per field with its previous value — what `undo` needs — in a `Changes` sheet (beside
+    a CSV results file: `<results>.changes.csv`)."""
     kept = _kept_columns(validation)
     headers = [validation.sheet.headers[i] for i in kept] + list(OUTPUT_COLUMNS)
     by_row = {o.row: o for o in report.outcomes}
@@ -85,8 +91,63 @@ def write_results(validation: ValidationResult, report: RunReport, path) -> None
             o = by_row[number]
             yield values + [number, o.status, o.course_id, o.course_slug, o.error_code, o.error_message]
 
-    write_table(path, Table(headers, rows(), sheet_name="Results"),
-                delimiter=validation.sheet.delimiter or ",")
+    results = Table(headers, rows(), sheet_name="Results")
+    changes = Table(CHANGE_COLUMNS, list(_change_rows(report.outcomes)), sheet_name="Changes",
+                    widths={0: 10, 1: 18, 2: 22, 3: 40, 4: 40, 5: 8})
+    if is_csv(path):
+        write_table(path, results, delimiter=validation.sheet.delimiter or ",")
+        if changes.rows:
+            write_table(changes_path(path), changes, delimiter=validation.sheet.delimiter or ",")
+    else:
+        write_workbook(path, [results, changes])
+
+
+def changes_path(results_path) -> Path:
+    path = Path(results_path)
+    return path.with_name(f"{path.stem}.changes{path.suffix}")
+
+
+def _change_rows(outcomes):
+    for o in outcomes:
+        for change in o.changes:
+            yield [o.row, o.course_id, change.field, _shown(change.current), _shown(change.new),
+                   "yes" if o.status == "updated" else "no"]
+
+
+def _shown(value):
+    """A value as a cell: lists as their items one per line, objects as JSON, the rest as they are."""
+    if isinstance(value, list):
+        return "\n".join(map(str, value))
+    if isinstance(value, dict):
+        import json
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def write_plan(validation: ValidationResult, plan, path) -> None:
+    """The plan as a workbook (or CSV): every row with its action and course id, and a
+    `Changes` sheet with one line per field that would change (current and new value)."""
+    kept = _kept_columns(validation)
+    headers = [validation.sheet.headers[i] for i in kept] + list(PLAN_COLUMNS)
+    by_row = {a.row: a for a in plan.actions}
+    rows = [values + [n, by_row[n].kind, by_row[n].course_id, by_row[n].code, by_row[n].message]
+            for n, values in _row_values(validation, kept)]
+    changes = [[a.row, a.course_id, c.field, _shown(c.current), _shown(c.new)]
+               for a in plan.actions for c in a.changes]
+    plan_table = Table(headers, rows, sheet_name="Plan")
+    changes_table = Table(("source_row", "course_id", "field", "current_value", "new_value"), changes,
+                          sheet_name="Changes", widths={0: 10, 1: 18, 2: 22, 3: 40, 4: 40})
+    if is_csv(path):
+        write_table(path, plan_table, delimiter=validation.sheet.delimiter or ",")
+        if changes:
+            write_table(changes_path(path), changes_table, delimiter=validation.sheet.delimiter or ",")
+    else:
+        write_workbook(path, [plan_table, changes_table])
+
+
+def default_plan_path(input_path) -> Path:
+    path = Path(input_path)
+    return path.with_name(f"{path.stem}.plan.xlsx")
 
 
 def write_failures(validation: ValidationResult, report: RunReport, path) -> int:

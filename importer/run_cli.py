@@ -1,4 +1,4 @@
-"""`importer run`: the command-line shell around `creating.Importer`.
+"""`importer run` and `importer plan`: the command-line shell around `planning` and `applying.Importer`.
 
 It decides the things only a command line can — the target and key, the confirmation,
 the terminal display, Ctrl-C — and leaves the work to the library.
@@ -15,10 +15,12 @@ import threading
 import time
 from pathlib import Path
 
-from .cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_ROWS, print_validation_summary, write_validation_outputs
+from .console import EXIT_INTERRUPTED, EXIT_OK, EXIT_ROWS, print_validation_summary, write_validation_outputs
 from .errors import Refused, TargetError
 from .outcomes import STATUSES
 from .pacing import DEFAULT_RATE_PER_MINUTE, Backoff, Pacer
+
+MODES = ("create", "sync", "update")  # as planning.MODES, without importing the planner for --help
 
 KEY_VARIABLE = "TI_API_KEY"
 
@@ -30,113 +32,172 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def add_run_parser(commands, add_input_options) -> None:
+def add_run_parsers(commands, add_input_options) -> None:
     run = commands.add_parser(
-        "run", help="create every valid course on the platform, exactly once",
-        description="Validate the sheet, then create each valid course through POST /incoming/v2/courses, "
-                    f"paced under the rate limit. The API key comes from the {KEY_VARIABLE} environment "
-                    "variable, or a prompt. Exit 0: every row created or already there; 1: some rows "
-                    "invalid, failed or not attempted; 2: the run could not start; 130: interrupted.")
-    add_input_options(run)
-    target = run.add_mutually_exclusive_group()
-    target.add_argument("--domain", metavar="NAME", help="the platform instance: NAME.thoughtindustries.com")
-    target.add_argument("--base-url", metavar="URL", help="any other base URL (https://, or http:// on loopback)")
-    target.add_argument("--sandbox", action="store_true",
-                        help="start the local sandbox in this process and import into it (a rehearsal)")
-    run.add_argument("--rate-limit", type=_positive_int, default=DEFAULT_RATE_PER_MINUTE, metavar="N",
-                     help=f"requests per minute to stay under (default {DEFAULT_RATE_PER_MINUTE}); the "
-                          "importer slows down further if the server says its limit is lower")
+        "run", help="create (or sync) every valid course on the platform, exactly once",
+        description="Validate the sheet, read what the platform already holds, show the plan, then apply it: "
+                    "POST /incoming/v2/courses for new courses and, with --mode sync or update, PUT for changed "
+                    f"ones, paced under the rate limit. The API key comes from the {KEY_VARIABLE} environment "
+                    "variable, or a prompt. Exit 0: every row created, updated, unchanged or already there; 1: "
+                    "some rows need you (invalid, conflict, not found, failed, not attempted); 2: the run could "
+                    "not start; 130: interrupted.")
+    _add_target_options(run, add_input_options)
     run.add_argument("--max-retries", type=int, default=5, metavar="N",
                      help="retries of one request on 429, 5xx and network errors (default 5)")
-    run.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
-                     help="how long to wait for one reply (default 30)")
     run.add_argument("--results", metavar="PATH", help="results sheet, .xlsx or .csv (default: beside the input)")
     run.add_argument("--failures", metavar="PATH",
                      help="failures file to fix and run again, .xlsx or .csv (default: beside the input)")
     run.add_argument("--state-dir", metavar="DIR", type=Path,
                      help="where the journal of what was sent is kept (default: .importer/ beside the input)")
     run.add_argument("--payloads", metavar="PATH", help="also write each valid row's JSON body (.jsonl)")
-    run.add_argument("--dry-run", action="store_true",
-                     help="validate, plan and check the key, but create nothing")
+    run.add_argument("--dry-run", action="store_true", help="the same as `importer plan`: nothing is written")
     run.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     run.set_defaults(handler=cmd_run)
+
+    plan = commands.add_parser(
+        "plan", help="show what a run would do on the platform; change nothing",
+        description="Validate, check the key, read what the platform holds and classify every row: create, "
+                    "update (with its field changes), unchanged, conflict or invalid. Writes the plan workbook; "
+                    "sends no write. Exit codes as for run.")
+    _add_target_options(plan, add_input_options)
+    plan.add_argument("--plan", metavar="PATH", help="the plan workbook (default: <file>.plan.xlsx beside it)")
+    plan.set_defaults(handler=cmd_plan, dry_run=True, max_retries=5, payloads=None)
+
+
+def _add_target_options(command, add_input_options) -> None:
+    add_input_options(command)
+    target = command.add_mutually_exclusive_group()
+    target.add_argument("--domain", metavar="NAME", help="the platform instance: NAME.thoughtindustries.com")
+    target.add_argument("--base-url", metavar="URL", help="any other base URL (https://, or http:// on loopback)")
+    target.add_argument("--sandbox", action="store_true",
+                        help="start the local sandbox in this process and use it (a rehearsal)")
+    command.add_argument("--mode", choices=MODES, default="create",
+                         help="create: only new courses, existing ones are left as they are (default); sync: "
+                              "create new courses and update changed ones; update: only update existing ones")
+    command.add_argument("--max-changes", type=_positive_int, metavar="N",
+                         help="refuse to start (nothing sent) when the plan would create plus update more than "
+                              "N courses: the guard a scheduled sync needs")
+    command.add_argument("--rate-limit", type=_positive_int, default=DEFAULT_RATE_PER_MINUTE, metavar="N",
+                         help=f"requests per minute to stay under (default {DEFAULT_RATE_PER_MINUTE}); the "
+                              "importer slows down further if the server says its limit is lower")
+    command.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                         help="how long to wait for one reply (default 30)")
+
+
+def cmd_plan(args) -> int:
+    args.dry_run = True
+    return cmd_run(args)
 
 
 def cmd_run(args) -> int:
     # Imported here, not at the top: building the parser for any command must stay cheap,
     # and these bring in httpx and SQLite.
-    from .api import CoursesAPI, base_url_for
-    from .creating import Importer, RunSettings
-    from .journal import Journal, default_state_dir, identity_key
-    from .outcomes import CREATED
-    from .progress import RunLog, start_progress
-    from .results import choose_output_paths, write_run_files
+    from .results import choose_output_paths, default_plan_path
     from .validating import validate_file
 
     validation = validate_file(args.file, sheet=args.sheet, custom_fields=args.custom_fields)
     paths = None if args.dry_run else choose_output_paths(args.file, args.results, args.failures)
-    run_outputs = {} if paths is None else {"results": paths.results, "failures file": paths.failures,
-                                            "run log": paths.log}
-    report_path = write_validation_outputs(validation, args, run_outputs)
+    outputs = {"plan": plan_path(args, default_plan_path)} if args.dry_run else \
+        {"results": paths.results, "failures file": paths.failures, "run log": paths.log}
+    report_path = write_validation_outputs(validation, args, outputs)
     print_validation_summary(validation, report_path)
     if not (args.domain or args.base_url or args.sandbox):
         if not args.dry_run:
             raise TargetError("name the platform to import into: --domain NAME, --base-url URL, or --sandbox "
                               "to rehearse on a local sandbox")
-        print("Dry run: no target given, so the key was not checked. Nothing was sent.")
+        print("Dry run: no target given, so the platform was not read. Nothing was sent.")
         return EXIT_OK if not validation.invalid_rows else EXIT_ROWS
-
+    if not args.dry_run and not args.yes and not sys.stdin.isatty():
+        # Known before anything is sent: the plan could not be confirmed.
+        raise Refused("not confirmed: there is no terminal to ask on; add --yes to run without the question")
     with contextlib.ExitStack() as stack:
-        if args.sandbox:
-            from .sandbox import DEFAULT_API_KEY, Sandbox
-
-            key = os.environ.get("SANDBOX_API_KEY") or DEFAULT_API_KEY
-            sandbox = stack.enter_context(Sandbox(api_key=key, custom_fields=args.custom_fields))
-            base_url = sandbox.base_url
-        else:
-            base_url = base_url_for(args.domain, args.base_url)
-            key = _api_key(base_url)
-        state_dir = args.state_dir or default_state_dir(args.file)
-        journal = stack.enter_context(Journal(state_dir / "journal.sqlite3"))
-        valid = validation.valid_rows
-        known = journal.entries(base_url)
-        already = sum(1 for r in valid if getattr(known.get(identity_key(r.identity)), "status", None) == CREATED)
-        _print_plan(validation, base_url, len(valid) - already, already, args.rate_limit)
-        if not valid:
-            print("Nothing to send.")
-        elif not args.dry_run:
-            _confirm(args, len(valid) - already, base_url)
-
-        stop = threading.Event()
-        pacer = Pacer(args.rate_limit, 60.0, sleep=stop.wait)
-        api = stack.enter_context(CoursesAPI(base_url, key, timeout=args.timeout))
-        log = None if args.dry_run else RunLog(paths.log)
-        if log:
-            stack.callback(log.close)
-            log.write(event="start", file=str(args.file), target=base_url, rows=len(validation.rows),
-                      valid=len(valid), rate_limit_per_minute=args.rate_limit)
-        importer = Importer(api, journal, base_url, pacer, Backoff(), stop=stop, log=log,
-                            progress=start_progress(),
-                            settings=RunSettings(max_retries=args.max_retries,
-                                                 source_file=str(Path(args.file).resolve())))
-        importer.check_key()
+        session = _open_session(args, validation, stack)
+        plan = session.plan(validation)
         if args.dry_run:
-            print(f"Dry run: the key was accepted by {base_url}. Nothing was created.")
-            return EXIT_OK if not validation.invalid_rows else EXIT_ROWS
+            from .results import write_plan
+            write_plan(validation, plan, outputs["plan"])
+            print(f"The key was accepted by {session.base_url}. Plan written to {outputs['plan']}. "
+                  "Nothing was sent.")
+            return EXIT_OK if all(a.kind in ("create", "update", "unchanged", "exists") for a in plan.actions) \
+                else EXIT_ROWS
+        if plan.writes:
+            _confirm(args, plan, session.base_url)
+        return _apply(args, session, validation, plan, paths)
+
+
+class _Session:
+    """A target opened for one command: the key checked, the journal and the pacer ready."""
+
+    def __init__(self, args, base_url, importer, journal, state_dir):
+        self.args, self.base_url, self.importer, self.journal, self.state_dir = \
+            args, base_url, importer, journal, state_dir
+
+    def plan(self, validation):
+        from .planning import make_plan
+
+        catalogue = self.importer.read_catalogue(validation)
+        plan = make_plan(validation, catalogue, mode=self.args.mode, custom_fields=self.args.custom_fields)
+        _print_plan(validation, plan, self.base_url, self.args.rate_limit, catalogue.requests)
+        if self.args.max_changes is not None and plan.writes > self.args.max_changes:
+            raise Refused(f"the plan would create or update {plan.writes} courses, more than --max-changes "
+                          f"{self.args.max_changes}; nothing was sent")
+        return plan
+
+
+def _open_session(args, validation, stack) -> _Session:
+    from .api import CoursesAPI, base_url_for
+    from .applying import Importer, RunSettings
+    from .journal import Journal, default_state_dir
+    from .progress import start_progress
+
+    if args.sandbox:
+        from .sandbox import DEFAULT_API_KEY, Sandbox
+
+        key = os.environ.get("SANDBOX_API_KEY") or DEFAULT_API_KEY
+        base_url = stack.enter_context(Sandbox(api_key=key, custom_fields=args.custom_fields)).base_url
+    else:
+        base_url = base_url_for(args.domain, args.base_url)
+        key = _api_key(base_url)
+    state_dir = getattr(args, "state_dir", None) or default_state_dir(args.file)
+    journal = stack.enter_context(Journal(state_dir / "journal.sqlite3"))
+    stop = threading.Event()
+    api = stack.enter_context(CoursesAPI(base_url, key, timeout=args.timeout))
+    importer = Importer(api, journal, base_url, Pacer(args.rate_limit, 60.0, sleep=stop.wait), Backoff(),
+                        stop=stop, progress=start_progress(),
+                        settings=RunSettings(max_retries=args.max_retries,
+                                             source_file=str(Path(args.file).resolve())))
+    importer.check_key()
+    return _Session(args, base_url, importer, journal, state_dir)
+
+
+def _apply(args, session: _Session, validation, plan, paths) -> int:
+    from .progress import RunLog
+    from .results import write_run_files
+
+    importer = session.importer
+    log = importer.log = RunLog(paths.log)
+    try:
+        log.write(event="start", file=str(args.file), target=session.base_url, mode=args.mode,
+                  run_id=importer.settings.run_id, rows=len(validation.rows), valid=len(validation.valid_rows),
+                  rate_limit_per_minute=args.rate_limit)
         started = time.monotonic()
         _warm_up_workbook_writer()
-        with _stop_on_signals(stop):
-            report = importer.run(validation)
+        with _stop_on_signals(importer.stop):
+            report = importer.apply(validation, plan)
         elapsed = time.monotonic() - started
-        written = write_run_files(validation, report, paths, fallback_dir=state_dir)
-        if log:
-            log.write(event="end", elapsed=round(elapsed, 3), interrupted=report.interrupted,
-                      stop_reason=report.stop_reason,
-                      **{s: report.count(s) for s in STATUSES})
-        _print_summary(validation, report, written, paths.log, elapsed)
+        written = write_run_files(validation, report, paths, fallback_dir=session.state_dir)
+        log.write(event="end", elapsed=round(elapsed, 3), interrupted=report.interrupted,
+                  stop_reason=report.stop_reason, **report.counts())
+    finally:
+        log.close()
+    _print_summary(validation, report, written, paths.log, elapsed)
     if report.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if report.all_ok and not written.fallback_reason else EXIT_ROWS
+
+
+def plan_path(args, default) -> Path:
+    return Path(args.plan) if getattr(args, "plan", None) else default(args.file)
 
 
 def _warm_up_workbook_writer() -> None:
@@ -157,23 +218,43 @@ def _api_key(base_url: str) -> str:
                       "from the command line, where other users and shell history could see it)")
 
 
-def _print_plan(validation, base_url: str, to_send: int, already: int, rate: int) -> None:
-    minutes = to_send / rate if rate else 0
-    duration = f"{minutes * 60:.0f} s" if minutes < 2 else f"{minutes:.0f} min"
-    print(f"Plan: create {to_send} courses on {base_url}")
-    if already:
-        print(f"  {already} rows were already created there by an earlier run: reported as 'exists', not sent")
+def _print_plan(validation, plan, base_url: str, rate: int, reads: int) -> None:
+    print(f"{plan.summary()} (mode {plan.mode}, on {base_url})")
+    if not plan.visible:
+        print(f"  The platform's courses could not be read ({plan.why_not_visible}): every valid row is planned "
+              "as a create; the journal of earlier runs and the server's uniqueness rules guard against "
+              "duplicates. Sync and update are not available on this instance.")
+    else:
+        print(f"  read with {reads} request{'s' if reads != 1 else ''}")
+    for action in [a for a in plan.actions if a.kind == "update"][:5]:
+        print(f"  ~ row {action.row} {action.course_id}")
+        for change in action.changes[:6]:
+            print(f"      {change.field}: {_short(change.current)} -> {_short(change.new)}")
+    for action in [a for a in plan.actions if a.kind in ("conflict", "not_found")][:5]:
+        print(f"  ! row {action.row} {action.kind}: {action.message}")
+    if plan.count("exists") and any(a.changes for a in plan.actions if a.kind == "exists"):
+        print("  Some courses already there differ from the sheet; --mode sync would update them.")
     if validation.invalid_rows:
         print(f"  {len(validation.invalid_rows)} invalid rows will not be sent; they go to the failures file")
-    print(f"  at up to {rate} requests/minute: about {duration}")
+    minutes = plan.writes / rate if rate else 0
+    duration = f"{minutes * 60:.0f} s" if minutes < 2 else f"{minutes:.0f} min"
+    print(f"  {plan.writes} writes at up to {rate} requests/minute: about {duration}")
 
 
-def _confirm(args, to_send: int, base_url: str) -> None:
-    if args.yes or to_send == 0:
+def _short(value, limit: int = 60) -> str:
+    text = repr(value) if not isinstance(value, str) else f"'{value}'"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _confirm(args, plan, base_url: str) -> None:
+    if args.yes:
         return
     if not sys.stdin.isatty():
         raise Refused("not confirmed: there is no terminal to ask on; add --yes to run without the question")
-    answer = input(f"Create {to_send} courses on {base_url}? [y/N] ").strip().lower()
+    what = [f"create {plan.count('create')}"] if plan.count("create") else []
+    if plan.count("update"):
+        what.append(f"update {plan.count('update')}")
+    answer = input(f"{' and '.join(what).capitalize()} courses on {base_url}? [y/N] ").strip().lower()
     if answer not in ("y", "yes"):
         raise Refused("not confirmed; nothing was sent")
 
@@ -202,7 +283,8 @@ def _print_summary(validation, report, written, log_path, elapsed: float) -> Non
         print(f"Stopped: {report.stop_reason}")
     print(f"{'status':<15}{'rows':>6}")
     for status in STATUSES:
-        print(f"{status:<15}{report.count(status):>6}")
+        if report.count(status) or status == "created":
+            print(f"{status:<15}{report.count(status):>6}")
     print(f"{'total':<15}{len(report.outcomes):>6}   in {elapsed:.1f} s, {report.retries} retries")
     if report.lookup_supported is False:
         print("Note: the server has no course lookup, so lost replies could not be reconciled automatically.")

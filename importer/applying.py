@@ -1,8 +1,14 @@
-"""Stage 4 — create: each valid row POSTed once, paced, retried, journaled.
+"""Stage 5 — apply the plan: each create POSTed once, each update PUT, paced, retried, journaled.
 
-`Importer.run(validation)` walks the valid rows in file order. For each it asks the
-journal first (created before on this target: `exists`, nothing sent), writes `sending`
-before the POST and the outcome after it. A POST whose reply was lost may have been
+`Importer.apply(validation, plan)` walks the rows in file order and does what the plan says
+(`planning`): a `create` is POSTed, an `update` is PUT with only the changed fields, anything
+else sends nothing and is reported. `Importer.read_catalogue` reads what the plan needs from
+the platform through the same pacer; `Importer.run(validation)` creates without a plan (the
+journal is then the only memory, as on an instance that cannot be read).
+
+For a create the journal is asked first when the instance could not be read (created before
+on this target: `exists`, nothing sent); `sending` is written before the POST and the outcome
+after it. A POST whose reply was lost may have been
 applied, so before it is sent again the course is looked up (by externalId, else slug,
 else title); a duplicate-422 on such a resend also resolves to the course found.
 
@@ -14,14 +20,31 @@ transient failures in a row: the server is down, and burning through the file he
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from dataclasses import dataclass, field
 
+from . import catalogue as catalogue_reading
+from . import planning
 from .api import CoursesAPI, Reply
+from .catalogue import Catalogue
 from .errors import BadKey, TargetError, TargetUnreachable
 from .journal import SENDING, Journal, identity_key
-from .outcomes import CREATED, EXISTS, FAILED, INVALID, NOT_ATTEMPTED, RowOutcome, RunReport
+from .outcomes import (
+    CONFLICT,
+    CREATED,
+    EXISTS,
+    FAILED,
+    INVALID,
+    NOT_ATTEMPTED,
+    NOT_FOUND,
+    UNCHANGED,
+    UPDATED,
+    RowOutcome,
+    RunReport,
+)
 from .pacing import Backoff, Pacer
+from .planning import Action, Plan
 from .progress import NullProgress, Progress, RunLog
 from .validating import RowResult, ValidationResult
 
@@ -35,6 +58,7 @@ class RunSettings:
     max_retries: int = 5
     max_consecutive_failures: int = 10
     source_file: str | None = None
+    run_id: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ"))
 
 
 @dataclass
@@ -68,18 +92,31 @@ class Importer:
             raise TargetUnreachable(f"{self.target} is not answering properly ({reply.message}); nothing was sent")
         return reply
 
+    def read_catalogue(self, validation: ValidationResult) -> Catalogue:
+        """What the platform holds for these rows, through the pacer (see `catalogue`)."""
+        found = catalogue_reading.read_catalogue(
+            validation.valid_rows, self.api, lambda send: self._with_retries(send, row=None))
+        self.lookup_supported = found.visible
+        return found
+
     def run(self, validation: ValidationResult) -> RunReport:
-        outcomes: dict[int, RowOutcome] = {r.row: invalid_outcome(r) for r in validation.invalid_rows}
-        valid = validation.valid_rows
+        """Create every valid row, with the journal as the only memory (no plan)."""
+        return self.apply(validation, planning.make_plan(validation, Catalogue(visible=False)))
+
+    def apply(self, validation: ValidationResult, plan: Plan) -> RunReport:
+        by_row = {r.row: r for r in validation.rows}
+        outcomes: dict[int, RowOutcome] = {}
+        to_send = [a for a in plan.actions if a.kind in planning.WRITES]
         report = RunReport([])
-        self.progress.start(len(valid))
+        self.progress.start(len(to_send))
         try:
-            for result in valid:
-                if self.stop.is_set():
+            for action in plan.actions:
+                if action.kind in planning.WRITES and self.stop.is_set():
                     raise Interrupted
-                outcome = self.create_row(result)
-                outcomes[result.row] = outcome
-                self.progress.row_done(outcome)
+                outcome = self.apply_action(by_row[action.row], action, trust_server=plan.visible)
+                outcomes[action.row] = outcome
+                if action.kind in planning.WRITES:
+                    self.progress.row_done(outcome)
         except Interrupted:
             report.interrupted = True
         except TargetError as exc:
@@ -88,19 +125,50 @@ class Importer:
             self.progress.close()
         reason = "the run was interrupted before this row" if report.interrupted else \
             f"the run stopped before this row: {report.stop_reason}"
-        for result in valid:
-            outcomes.setdefault(result.row, RowOutcome(result.row, NOT_ATTEMPTED, error_code="NOT_ATTEMPTED",
-                                                       error_message=reason))
+        for action in plan.actions:
+            outcomes.setdefault(action.row, RowOutcome(action.row, NOT_ATTEMPTED, action.course_id,
+                                                       error_code="NOT_ATTEMPTED", error_message=reason))
         report.outcomes = [outcomes[r.row] for r in validation.rows]
         report.lookup_supported = self.lookup_supported
         report.retries = self._retries
         return report
 
+    def apply_action(self, result: RowResult, action: Action, *, trust_server: bool) -> RowOutcome:
+        course = action.course or {}
+        if action.kind == planning.CREATE:
+            return self.create_row(result, trust_server=trust_server)
+        if action.kind == planning.UPDATE:
+            return self.update_row(result, action)
+        if action.kind == planning.INVALID:
+            return invalid_outcome(result)
+        status = {planning.UNCHANGED: UNCHANGED, planning.EXISTS: EXISTS, planning.CONFLICT: CONFLICT,
+                  planning.NOT_FOUND: NOT_FOUND}[action.kind]
+        return RowOutcome(result.row, status, course.get("id"), course.get("slug"), error_code=action.code,
+                          error_message=action.message, changes=action.changes)
+
     # --- one row ---
 
-    def create_row(self, result: RowResult) -> RowOutcome:
+    def update_row(self, result: RowResult, action: Action) -> RowOutcome:
+        """PUT the changed fields. The previous values are journaled first: the run can be undone."""
+        course_id = action.course_id
+        self.journal.record_update(self.target, self.settings.run_id, course_id, result.row, action.changes,
+                                   applied=False)
+        reply = self._with_retries(lambda: self.api.update(course_id, action.body), row=result.row)
+        if reply.kind == "ok":
+            self.journal.record_update(self.target, self.settings.run_id, course_id, result.row, action.changes,
+                                       applied=True)
+            return RowOutcome(result.row, UPDATED, course_id, reply.body.get("slug"), changes=action.changes)
+        if reply.kind == "auth":
+            raise BadKey(f"the API key was refused (HTTP {reply.status}) at row {result.row}; "
+                         "the key may have been revoked")
+        return RowOutcome(result.row, FAILED, course_id, (action.course or {}).get("slug"), error_code=reply.code,
+                          error_message=reply.message)
+
+    def create_row(self, result: RowResult, *, trust_server: bool = False) -> RowOutcome:
+        """POST the row once. With `trust_server` the platform was just read and has no such
+        course, so what the journal remembers of earlier runs does not count."""
         key = identity_key(result.identity)
-        entry = self.journal.get(self.target, key)
+        entry = None if trust_server else self.journal.get(self.target, key)
         if entry and entry.status == CREATED:
             return RowOutcome(result.row, EXISTS, entry.course_id, entry.course_slug)
         sent_before = bool(entry and entry.status == SENDING)
@@ -185,7 +253,7 @@ class Importer:
     # --- requests ---
 
     def _with_retries(self, send, row: int | None) -> Reply:
-        """An idempotent request (ping, lookup), retried on transient trouble."""
+        """An idempotent request (ping, lookup, PUT), retried on transient trouble."""
         attempt = 0
         while True:
             attempt += 1

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from importer.api import CoursesAPI
-from importer.creating import Importer, RunSettings
+from importer.applying import Importer, RunSettings
 from importer.errors import BadKey
 from importer.journal import CREATED, SENDING, Journal
 from importer.pacing import Backoff, Pacer

@@ -1,0 +1,47 @@
+"""What the commands print and the exit codes they share: the console side of the CLI.
+
+Its own module so that every command's handler can use it without importing `cli`,
+which imports the handlers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+EXIT_OK, EXIT_ROWS, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def write_validation_outputs(result, args, other_outputs: dict | None = None) -> Path | None:
+    """The error report (when there is anything to report) and the payloads file, once every
+    output path of the command (`other_outputs` too, by purpose) is known to be writable."""
+    from .reporting import write_error_report, write_payloads
+    from .validating import default_report_path
+    from .writing import check_outputs
+
+    report = None
+    if result.all_issues:
+        report = Path(args.report) if args.report else default_report_path(args.file)
+    check_outputs(args.file, {"error report": report, "payloads file": getattr(args, "payloads", None),
+                              **(other_outputs or {})})
+    if report:
+        write_error_report(result, report)
+    if getattr(args, "payloads", None):
+        count = write_payloads(result, args.payloads)
+        print(f"Payloads: {count} written to {args.payloads}")
+    return report
+
+
+def print_validation_summary(result, report: Path | None) -> None:
+    sheet = result.sheet
+    where = f" (sheet {sheet.sheet_name})" if sheet.sheet_name else ""
+    print(f"Read {len(result.rows)} rows from {sheet.path}{where}")
+    print(f"  valid:    {len(result.valid_rows)}")
+    print(f"  invalid:  {len(result.invalid_rows)}")
+    print(f"  warnings: {result.warning_count}")
+    for issue in [i for i in result.all_issues if i.is_error][:5]:
+        print(f"  row {issue.row}, {issue.column}: {issue.message}")
+    errors = sum(1 for i in result.all_issues if i.is_error)
+    if errors > 5:
+        print(f"  … and {errors - 5} more errors")
+    if report:
+        print(f"Report: {report}")
