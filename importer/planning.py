@@ -19,7 +19,7 @@ left out (the server would drop them again on every sync).
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass
 
 from . import fields
@@ -163,11 +163,16 @@ def update_body(payload: dict, course: dict, changes: tuple[Change, ...], compar
 
 def _flag_shared_courses(actions: dict[int, Action]) -> None:
     """Two rows about one course (one by External ID, one by title, say): neither is sent."""
-    rows_by_course = Counter(a.course_id for a in actions.values() if a.kind in (UPDATE, UNCHANGED) and a.course_id)
+    rows_by_course = defaultdict(list)
     for row, action in actions.items():
-        if action.kind in (UPDATE, UNCHANGED) and rows_by_course[action.course_id] > 1:
-            others = [str(r) for r, a in actions.items() if r != row and a.course_id == action.course_id
-                      and a.kind in (UPDATE, UNCHANGED)]
+        if action.kind in (UPDATE, UNCHANGED):
+            rows_by_course[action.course_id].append(row)
+    for rows in rows_by_course.values():
+        if len(rows) < 2:
+            continue
+        for row in rows:
+            action = actions[row]
+            others = [str(r) for r in rows if r != row]
             action.kind, action.code = CONFLICT, "SAME_COURSE_TWICE"
             action.changes, action.body = (), None
             action.message = (f"This row and row {', '.join(others)} are both about course {action.course_id} "
