@@ -6,8 +6,9 @@ Two ways to see the instance (both through `api`, every request through the one 
     lookups  `GET /courses?externalId=…` (or slug, title): one request per value asked about
 
 A file of a few rows against a large instance must not page through all of it, and a file
-of thousands of rows must not look each one up. Small files (`LOOKUP_ROWS` valid rows or
-fewer) look their rows up: at most three requests a row, fewer when the course found by the
+of thousands of rows must not look each one up. Every read starts with one page: an instance
+of up to 100 courses is then known whole. Beyond that, small files (`LOOKUP_ROWS` valid rows
+or fewer) look their rows up: at most three requests a row, fewer when the course found by the
 row's identity already shows its other unique values. Larger files read the pages, but never
 more pages than their lookups could cost (three a row); if the catalogue has not ended by then,
 the rows still unexplained are looked up. Either way the cost is at most about twice the
@@ -74,10 +75,12 @@ def read_catalogue(rows: list, api: CoursesAPI, send: Send, *, lookup_rows: int 
     catalogue = Catalogue()
     if not rows:
         return catalogue
-    if len(rows) > lookup_rows:
-        _read_pages(catalogue, api, send, max_pages=LOOKUPS_PER_ROW * len(rows))
-        if catalogue.complete or not catalogue.visible:
-            return catalogue
+    # One page first, whatever the size of the file: an instance of up to 100 courses (a new
+    # one, a rehearsal) is then seen whole with one request. More pages only for a larger file.
+    pages = LOOKUPS_PER_ROW * len(rows) if len(rows) > lookup_rows else 1
+    _read_pages(catalogue, api, send, max_pages=pages)
+    if catalogue.complete or not catalogue.visible:
+        return catalogue
     for row in rows:
         for name, value in questions(row.payload, catalogue):
             if not _look_up(catalogue, api, send, name, value):

@@ -94,12 +94,17 @@ def write_results(validation: ValidationResult, report: RunReport, path) -> None
     results = Table(headers, rows(), sheet_name="Results")
     changes = Table(CHANGE_COLUMNS, list(_change_rows(report.outcomes)), sheet_name="Changes",
                     widths={0: 10, 1: 18, 2: 22, 3: 40, 4: 40, 5: 8})
+    _write_with_changes(path, results, changes, validation.sheet.delimiter or ",")
+
+
+def _write_with_changes(path, main: Table, changes: Table, delimiter: str) -> None:
+    """A workbook with both sheets; or a CSV, with the changes (when there are any) beside it."""
     if is_csv(path):
-        write_table(path, results, delimiter=validation.sheet.delimiter or ",")
+        write_table(path, main, delimiter=delimiter)
         if changes.rows:
-            write_table(changes_path(path), changes, delimiter=validation.sheet.delimiter or ",")
+            write_table(changes_path(path), changes, delimiter=delimiter)
     else:
-        write_workbook(path, [results, changes])
+        write_workbook(path, [main, changes])
 
 
 def changes_path(results_path) -> Path:
@@ -137,12 +142,7 @@ def write_plan(validation: ValidationResult, plan, path) -> None:
     plan_table = Table(headers, rows, sheet_name="Plan")
     changes_table = Table(("source_row", "course_id", "field", "current_value", "new_value"), changes,
                           sheet_name="Changes", widths={0: 10, 1: 18, 2: 22, 3: 40, 4: 40})
-    if is_csv(path):
-        write_table(path, plan_table, delimiter=validation.sheet.delimiter or ",")
-        if changes:
-            write_table(changes_path(path), changes_table, delimiter=validation.sheet.delimiter or ",")
-    else:
-        write_workbook(path, [plan_table, changes_table])
+    _write_with_changes(path, plan_table, changes_table, validation.sheet.delimiter or ",")
 
 
 def default_plan_path(input_path) -> Path:

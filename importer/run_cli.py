@@ -111,7 +111,12 @@ def cmd_run(args) -> int:
         # Known before anything is sent: the plan could not be confirmed.
         raise Refused("not confirmed: there is no terminal to ask on; add --yes to run without the question")
     with contextlib.ExitStack() as stack:
-        session = _open_session(args, validation, stack)
+        log = None
+        if not args.dry_run:  # from the key check on, every request is in the run log
+            from .progress import RunLog
+            log = RunLog(paths.log)
+            stack.callback(log.close)
+        session = _open_session(args, validation, stack, log)
         plan = session.plan(validation)
         if args.dry_run:
             from .results import write_plan
@@ -144,7 +149,7 @@ class _Session:
         return plan
 
 
-def _open_session(args, validation, stack) -> _Session:
+def _open_session(args, validation, stack, log) -> _Session:
     from .api import CoursesAPI, base_url_for
     from .applying import Importer, RunSettings
     from .journal import Journal, default_state_dir
@@ -163,7 +168,7 @@ def _open_session(args, validation, stack) -> _Session:
     stop = threading.Event()
     api = stack.enter_context(CoursesAPI(base_url, key, timeout=args.timeout))
     importer = Importer(api, journal, base_url, Pacer(args.rate_limit, 60.0, sleep=stop.wait), Backoff(),
-                        stop=stop, progress=start_progress(),
+                        stop=stop, log=log, progress=start_progress(),
                         settings=RunSettings(max_retries=args.max_retries,
                                              source_file=str(Path(args.file).resolve())))
     importer.check_key()
@@ -171,25 +176,21 @@ def _open_session(args, validation, stack) -> _Session:
 
 
 def _apply(args, session: _Session, validation, plan, paths) -> int:
-    from .progress import RunLog
     from .results import write_run_files
 
     importer = session.importer
-    log = importer.log = RunLog(paths.log)
-    try:
-        log.write(event="start", file=str(args.file), target=session.base_url, mode=args.mode,
-                  run_id=importer.settings.run_id, rows=len(validation.rows), valid=len(validation.valid_rows),
-                  rate_limit_per_minute=args.rate_limit)
-        started = time.monotonic()
-        _warm_up_workbook_writer()
-        with _stop_on_signals(importer.stop):
-            report = importer.apply(validation, plan)
-        elapsed = time.monotonic() - started
-        written = write_run_files(validation, report, paths, fallback_dir=session.state_dir)
-        log.write(event="end", elapsed=round(elapsed, 3), interrupted=report.interrupted,
-                  stop_reason=report.stop_reason, **report.counts())
-    finally:
-        log.close()
+    log = importer.log
+    log.write(event="start", file=str(args.file), target=session.base_url, mode=args.mode,
+              run_id=importer.settings.run_id, rows=len(validation.rows), valid=len(validation.valid_rows),
+              rate_limit_per_minute=args.rate_limit)
+    started = time.monotonic()
+    _warm_up_workbook_writer()
+    with _stop_on_signals(importer.stop):
+        report = importer.apply(validation, plan)
+    elapsed = time.monotonic() - started
+    written = write_run_files(validation, report, paths, fallback_dir=session.state_dir)
+    log.write(event="end", elapsed=round(elapsed, 3), interrupted=report.interrupted,
+              stop_reason=report.stop_reason, **report.counts())
     _print_summary(validation, report, written, paths.log, elapsed)
     if report.interrupted:
         return EXIT_INTERRUPTED

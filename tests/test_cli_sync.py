@@ -8,7 +8,7 @@ import openpyxl
 
 from importer.sandbox import Sandbox
 
-from .test_cli_run import HEADERS, KEY, catalogue, importer_run, read_sheet_rows, write_xlsx
+from .test_cli_run import KEY, catalogue, importer_run, read_sheet_rows, write_xlsx
 
 
 def snapshot(sandbox):
