@@ -65,10 +65,6 @@ class Catalogue:
         """Whether the answer to 'which course has this value' is known (found or surely absent)."""
         return self.complete or (name, value) in self._asked or value in self._by[name]
 
-    @property
-    def size(self) -> int:
-        return len({c["id"] for index in self._by.values() for c in index.values()})
-
 
 def read_catalogue(rows: list, api: CoursesAPI, send: Send, *, lookup_rows: int = LOOKUP_ROWS) -> Catalogue:
     """What the instance holds that matters to these rows (validated rows, `RowResult`)."""

@@ -61,7 +61,8 @@ def add_run_parsers(commands, add_input_options) -> None:
                     "sends no write. Exit codes as for run.")
     _add_target_options(plan, add_input_options)
     plan.add_argument("--plan", metavar="PATH", help="the plan workbook (default: <file>.plan.xlsx beside it)")
-    plan.set_defaults(handler=cmd_plan, dry_run=True, max_retries=5, payloads=None)
+    # A plan is a run with the writes off: the same handler, dry_run set.
+    plan.set_defaults(handler=cmd_run, dry_run=True, max_retries=5, payloads=None)
 
 
 def _add_target_options(command, add_input_options) -> None:
@@ -82,11 +83,6 @@ def _add_target_options(command, add_input_options) -> None:
                               "importer slows down further if the server says its limit is lower")
     command.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                          help="how long to wait for one reply (default 30)")
-
-
-def cmd_plan(args) -> int:
-    args.dry_run = True
-    return cmd_run(args)
 
 
 def cmd_run(args) -> int:
@@ -133,9 +129,8 @@ def cmd_run(args) -> int:
 class _Session:
     """A target opened for one command: the key checked, the journal and the pacer ready."""
 
-    def __init__(self, args, base_url, importer, journal, state_dir):
-        self.args, self.base_url, self.importer, self.journal, self.state_dir = \
-            args, base_url, importer, journal, state_dir
+    def __init__(self, args, base_url, importer, state_dir):
+        self.args, self.base_url, self.importer, self.state_dir = args, base_url, importer, state_dir
 
     def plan(self, validation):
         from .planning import make_plan
@@ -172,7 +167,7 @@ def _open_session(args, validation, stack, log) -> _Session:
                         settings=RunSettings(max_retries=args.max_retries,
                                              source_file=str(Path(args.file).resolve())))
     importer.check_key()
-    return _Session(args, base_url, importer, journal, state_dir)
+    return _Session(args, base_url, importer, state_dir)
 
 
 def _apply(args, session: _Session, validation, plan, paths) -> int:
