@@ -51,6 +51,16 @@ class Issue:
                                          self.severity, self.message), strict=True))
 
 
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: the column as Excel names it."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 def error(row, column, value, code, message) -> Issue:
     return Issue(row, column, value, code, ERROR, message)
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from . import fields
 from .errors import FileUnusable
-from .issues import Issue, invalid_value
+from .issues import Issue, column_letter, invalid_value
 from .reading import INVISIBLE
 
 # --- headers ---------------------------------------------------------------------------
@@ -62,16 +62,6 @@ def map_columns(path, headers: list[str]) -> ColumnMap:
         found = ", ".join(repr(h) for h in headers if h) or "none"
         raise FileUnusable(path, f"no {' or '.join(missing)} column in row 1 (headers found: {found})")
     return ColumnMap(list(headers), mapped, unknown)
-
-
-def column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA: the column as Excel names it."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 # --- cells -----------------------------------------------------------------------------

@@ -41,9 +41,11 @@ def write_error_report(result, path) -> None:
     user_rows = ([as_written(v, i in ids) for i, v in enumerate(cells)]
                  for _, cells in result.sheet.rows)
     write_workbook(path, [
-        Table(headers, user_rows, sheet_name=result.sheet.sheet_name or "Courses", marks=marks),
+        # The report only shows the cells: one too long for Excel is cut there, visibly.
+        Table(headers, user_rows, sheet_name=result.sheet.sheet_name or "Courses", marks=marks,
+              text_columns=ids, shorten=True),
         Table(REPORT_COLUMNS, issue_rows, sheet_name="Errors",
-              widths={0: 8, 1: 18, 2: 30, 3: 26, 4: 10, 5: 100}),
+              widths={0: 8, 1: 18, 2: 30, 3: 26, 4: 10, 5: 100}, shorten=True),
     ])
 
 

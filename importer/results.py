@@ -15,7 +15,7 @@ from .errors import OutputExists
 from .fields import OUTPUT_COLUMN_KEYS, OUTPUT_COLUMNS, header_key
 from .outcomes import FAILURE_STATUSES, RunReport
 from .validating import ValidationResult
-from .writing import Table, as_written, id_columns, is_csv, write_table, write_workbook
+from .writing import CellTooLong, Table, as_written, id_columns, is_csv, write_table, write_workbook
 
 CHANGE_COLUMNS = ("source_row", "course_id", "field", "previous_value", "new_value", "applied")
 PLAN_COLUMNS = ("source_row", "action", "course_id", "error_code", "message")
@@ -72,6 +72,13 @@ def _kept_columns(validation: ValidationResult) -> list[int]:
     return [i for i, h in enumerate(validation.sheet.headers) if header_key(h) not in OUTPUT_COLUMN_KEYS]
 
 
+def _text_columns(validation: ValidationResult, kept: list[int]) -> set[int]:
+    """Positions (among the kept columns) of id columns: formatted as Text, so that an id
+    retyped in Excel keeps its leading zeros."""
+    ids = id_columns(validation.columns)
+    return {position for position, index in enumerate(kept) if index in ids}
+
+
 def _row_values(validation: ValidationResult, kept: list[int]):
     ids = id_columns(validation.columns)
     for number, cells in validation.sheet.rows:
@@ -91,7 +98,7 @@ def write_results(validation: ValidationResult, report: RunReport, path) -> None
             o = by_row[number]
             yield values + [number, o.status, o.course_id, o.course_slug, o.error_code, o.error_message]
 
-    results = Table(headers, rows(), sheet_name="Results")
+    results = Table(headers, rows(), sheet_name="Results", text_columns=_text_columns(validation, kept))
     changes = Table(CHANGE_COLUMNS, list(_change_rows(report.outcomes)), sheet_name="Changes",
                     widths={0: 10, 1: 18, 2: 22, 3: 40, 4: 40, 5: 8})
     _write_with_changes(path, results, changes, validation.sheet.delimiter or ",")
@@ -139,7 +146,7 @@ def write_plan(validation: ValidationResult, plan, path) -> None:
             for n, values in _row_values(validation, kept)]
     changes = [[a.row, a.course_id, c.field, _shown(c.current), _shown(c.new)]
                for a in plan.actions for c in a.changes]
-    plan_table = Table(headers, rows, sheet_name="Plan")
+    plan_table = Table(headers, rows, sheet_name="Plan", text_columns=_text_columns(validation, kept))
     changes_table = Table(("source_row", "course_id", "field", "current_value", "new_value"), changes,
                           sheet_name="Changes", widths={0: 10, 1: 18, 2: 22, 3: 40, 4: 40})
     _write_with_changes(path, plan_table, changes_table, validation.sheet.delimiter or ",")
@@ -157,7 +164,8 @@ def write_failures(validation: ValidationResult, report: RunReport, path) -> int
     by_row = {o.row: o for o in report.outcomes}
     failed = [(n, v) for n, v in _row_values(validation, kept) if by_row[n].status in FAILURE_STATUSES]
     rows = [values + [n, by_row[n].error_code, by_row[n].error_message] for n, values in failed]
-    write_table(path, Table(headers, rows, sheet_name="Courses"), delimiter=validation.sheet.delimiter or ",")
+    write_table(path, Table(headers, rows, sheet_name="Courses", text_columns=_text_columns(validation, kept)),
+                delimiter=validation.sheet.delimiter or ",")
     return len(rows)
 
 
@@ -165,41 +173,72 @@ def write_failures(validation: ValidationResult, report: RunReport, path) -> int
 class WrittenFiles:
     results: Path
     failures: Path | None
-    fallback_reason: str | None = None  # set when the paths asked for could not be written
+    fallback_reason: str | None = None  # set when the paths asked for could not be written as asked
+    displaced: bool = False  # written somewhere else because the paths asked for failed
 
 
 def write_run_files(validation: ValidationResult, report: RunReport, paths: OutputPaths,
                     fallback_dir) -> WrittenFiles:
     """The results sheet, and the failures file when any row needs the user. A run has
-    created courses by now, so their ids must land somewhere: if the paths asked for cannot
-    be written (a full disk, a folder gone), both are written as CSV into `fallback_dir`,
-    else the system's temporary folder, and the reason is kept to tell the user."""
+    created courses by now, so their ids must land somewhere whole:
+    - a value longer than an Excel cell cannot go into a workbook uncut: both files are
+      then written as CSV beside the paths asked for;
+    - if a path cannot be written (a full disk, a folder gone), both are written as CSV into
+      `fallback_dir`, else the system's temporary folder.
+    The reason is kept to tell the user. Raises OSError only when nothing could be written."""
     wants_failures = not report.all_ok
-    try:
-        write_results(validation, report, paths.results)
+
+    def write(results: Path, failures: Path) -> WrittenFiles:
+        write_results(validation, report, results)
         if wants_failures:
-            write_failures(validation, report, paths.failures)
-        return WrittenFiles(paths.results, paths.failures if wants_failures else None)
+            write_failures(validation, report, failures)
+        return WrittenFiles(results, failures if wants_failures else None)
+
+    reason = None
+    try:
+        return write(paths.results, paths.failures)
+    except CellTooLong as exc:
+        reason = f"{exc}, so the files are CSV, which holds it whole"
+        try:
+            written = write(_free_path(paths.results.parent, paths.results.stem, ".csv"),
+                            _free_path(paths.failures.parent, paths.failures.stem, ".csv"))
+            written.fallback_reason = reason
+            return written
+        except OSError as os_exc:
+            reason = _os_reason(os_exc, paths.results)
     except OSError as exc:
-        reason = f"{exc.strerror or exc} ({exc.filename or paths.results})"
+        reason = _os_reason(exc, paths.results)
     stem = Path(validation.sheet.path).stem
     for folder in (Path(fallback_dir), Path(tempfile.gettempdir())):
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            results = _free_path(folder, f"{stem}.results", ".csv")
-            write_results(validation, report, results)
-            failures = None
-            if wants_failures:
-                failures = _free_path(folder, f"{stem}.failures", ".csv")
-                write_failures(validation, report, failures)
-            return WrittenFiles(results, failures, reason)
+            written = write(_free_path(folder, f"{stem}.results", ".csv"), _free_path(folder, f"{stem}.failures", ".csv"))
+            written.fallback_reason, written.displaced = reason, True
+            return written
         except OSError:
             continue
     raise OSError(f"could not write the results anywhere: {reason}")
 
 
+def _os_reason(exc: OSError, path) -> str:
+    return f"{exc.strerror or exc} ({exc.filename or path})"
+
+
+def write_plan_file(validation: ValidationResult, plan, path) -> tuple[Path, str | None]:
+    """The plan where asked; as CSV beside it when a value is too long for a workbook.
+    Returns the path written and, if it is not the one asked for, why."""
+    try:
+        write_plan(validation, plan, path)
+        return Path(path), None
+    except CellTooLong as exc:
+        path = Path(path)
+        csv_path = _free_path(path.parent, path.stem, ".csv")
+        write_plan(validation, plan, csv_path)
+        return csv_path, f"{exc}, so the plan is CSV, which holds it whole"
+
+
 def _free_path(folder: Path, stem: str, suffix: str) -> Path:
     n = 1
-    while (path := folder / f"{stem}{'' if n == 1 else f'-{n}'}{suffix}").exists():
+    while _exists(path := folder / f"{stem}{'' if n == 1 else f'-{n}'}{suffix}"):
         n += 1
     return path

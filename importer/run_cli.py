@@ -115,10 +115,11 @@ def cmd_run(args) -> int:
         session = _open_session(args, validation, stack, log)
         plan = session.plan(validation)
         if args.dry_run:
-            from .results import write_plan
-            write_plan(validation, plan, outputs["plan"])
-            print(f"The key was accepted by {session.base_url}. Plan written to {outputs['plan']}. "
-                  "Nothing was sent.")
+            from .results import write_plan_file
+            written, why = write_plan_file(validation, plan, outputs["plan"])
+            if why:
+                print(f"Note: {why}.")
+            print(f"The key was accepted by {session.base_url}. Plan written to {written}. Nothing was sent.")
             return EXIT_OK if all(a.kind in ("create", "update", "unchanged", "exists") for a in plan.actions) \
                 else EXIT_ROWS
         if plan.writes:
@@ -189,7 +190,7 @@ def _apply(args, session: _Session, validation, plan, paths) -> int:
     _print_summary(validation, report, written, paths.log, elapsed)
     if report.interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_OK if report.all_ok and not written.fallback_reason else EXIT_ROWS
+    return EXIT_OK if report.all_ok and not written.displaced else EXIT_ROWS
 
 
 def plan_path(args, default) -> Path:
@@ -197,9 +198,9 @@ def plan_path(args, default) -> Path:
 
 
 def _warm_up_workbook_writer() -> None:
-    """Importing openpyxl takes about 0.4 s; do it while the run waits on the rate limit,
+    """Importing the workbook writer takes a moment; do it while the run waits on the rate limit,
     not after the last course, when the user is waiting for the results sheet."""
-    threading.Thread(target=lambda: __import__("openpyxl"), name="warm-up", daemon=True).start()
+    threading.Thread(target=lambda: __import__("xlsxwriter"), name="warm-up", daemon=True).start()
 
 
 def _api_key(base_url: str) -> str:
@@ -292,9 +293,11 @@ def _print_summary(validation, report, written, log_path, elapsed: float) -> Non
         for o in shown:
             title = cells[o.row][title_index] if title_index is not None else ""
             print(f"  row {o.row:<5} {o.status:<8} {o.course_id}  {title}")
-    if written.fallback_reason:
+    if written.displaced:
         print(f"Warning: the results could not be written where asked ({written.fallback_reason}); "
               "they were written to the files below instead.")
+    elif written.fallback_reason:
+        print(f"Note: {written.fallback_reason}.")
     print(f"Results:  {written.results}")
     if written.failures:
         print(f"Failures: {written.failures}  (fix the cells, then: importer run {written.failures} …)")

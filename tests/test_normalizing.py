@@ -2,9 +2,8 @@ import pytest
 
 from importer import fields
 from importer.fields import stripped_html_tags
-from importer.issues import Issue
+from importer.issues import Issue, column_letter
 from importer.normalizing import (
-    column_letter,
     custom_field_value,
     normalize_bool,
     normalize_enum,
