@@ -28,10 +28,23 @@ class ColumnMap:
     unknown: list[tuple[int, str]]  # (column index, header) of columns that mean nothing to us
 
     def index_of(self, name: str) -> int | None:
+        """The column of an API field (or of a header, or of `column D` for one without)."""
         try:
             return self.fields.index(name)
         except ValueError:
-            return None
+            pass
+        if name in self.headers:
+            return self.headers.index(name)
+        if name and name.startswith("column "):
+            letters = name[len("column "):]
+            for index in range(len(self.headers)):
+                if column_letter(index) == letters:
+                    return index
+        return None
+
+    def name_at(self, index: int) -> str:
+        """How an issue names a column: its API field, else its header, else its letter."""
+        return self.fields[index] or self.headers[index] or f"column {column_letter(index)}"
 
     @property
     def custom_field_keys(self) -> list[str]:

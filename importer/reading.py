@@ -14,12 +14,18 @@ import codecs
 import csv
 import datetime as dt
 import gc
-import io
 import math
-from dataclasses import dataclass
+import os
+import re
+import stat
+import zipfile
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import FileUnusable
+from .issues import CELL_WITHOUT_HEADER, EXCEL_ERROR_VALUE, UNCLOSED_QUOTE
+from .issues import CONTROL_CHARACTER as CONTROL_CHARACTER_CODE
 
 INVISIBLE = "\u200b\ufeff"  # zero-width space and a BOM inside the text: trimmed like spaces
 
@@ -45,6 +51,18 @@ class Sheet:
     # False when the reader knows no cell holds a zero-width space or a stray BOM, which
     # `normalizing.to_text` would have to strip: then no column needs searching for them.
     invisible_marks: bool = True
+    # What the file itself got wrong in a row (a cell under no header, a quotation mark
+    # that never closes, an Excel error value): each makes its row invalid, named there.
+    problems: list[CellProblem] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class CellProblem:
+    row: int
+    column: int  # index into the headers
+    value: object
+    code: str
+    message: str
 
 
 def read_sheet(path, sheet: str | None = None) -> Sheet:
@@ -54,6 +72,13 @@ def read_sheet(path, sheet: str | None = None) -> Sheet:
         raise FileUnusable(path, "file not found")
     if path.is_dir():
         raise FileUnusable(path, "is a folder, not a spreadsheet")
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise FileUnusable(path, f"cannot be opened ({exc.strerror})") from exc
+    if not stat.S_ISREG(mode):
+        # A pipe, a terminal or a device: it could be endless, or empty once read.
+        raise FileUnusable(path, "is not a file but a pipe or device; save the sheet as a file and give its path")
     try:
         with path.open("rb") as handle:
             head = handle.read(8)
@@ -92,34 +117,145 @@ class paused_gc:
 # --- CSV -------------------------------------------------------------------------------
 
 
+MAX_CSV_BYTES = 512 * 2**20  # ten times a million-row course sheet
+MAX_ROWS = 1_048_576  # Excel's own limit: a longer sheet could not be opened to fix it
+MAX_CELLS = 16_000_000  # filled cells held in memory at once (about 1 GiB)
+csv.field_size_limit(MAX_CSV_BYTES)  # a long description is a cell, not an error; the file size caps it
+
+
 def _read_csv(path: Path) -> Sheet:
-    data = path.read_bytes()
-    text, encoding = decode_csv_bytes(path, data)
-    if "\x00" in text:
-        raise FileUnusable(path, "is not a spreadsheet (binary content); save it as .xlsx or .csv")
-    text, delimiter = _find_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    with paused_gc():
+    size = path.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise FileUnusable(path, f"is {size / 2**20:,.0f} MB, more than any course sheet (the limit is "
+                                 f"{MAX_CSV_BYTES // 2**20} MB); split it into several files")
+    encoding, found = _survey_csv(path)
+    with path.open("r", encoding=encoding, newline="", errors="strict") as handle:
+        text = handle.read(65536)
+        handle.seek(0)
+        skip, delimiter = _find_delimiter(text)
+        if skip:
+            handle.readline()
         try:
-            records = list(reader)
-        except csv.Error as exc:
-            raise FileUnusable(path, f"is not valid CSV ({exc})") from exc
-        # Only a file with an apostrophe in it can hold our formula escape.
-        sheet = _csv_sheet(path, records, encoding, delimiter, escaped="'" in text)
-    sheet.invisible_marks = any(mark in text for mark in INVISIBLE)
+            with paused_gc():
+                sheet = _csv_sheet(path, handle, encoding, delimiter, escaped=found["'"],
+                                   found_control=found["control"])
+        except UnicodeDecodeError as exc:  # only a UTF-16 file can get here: the survey checked the rest
+            raise FileUnusable(path, "starts like UTF-16 text but cannot be decoded") from exc
+    sheet.invisible_marks = found["invisible"]
     return sheet
 
 
-def _csv_sheet(path: Path, records: list[list[str]], encoding: str, delimiter: str, escaped: bool) -> Sheet:
-    if not records or not any(c.strip() for c in records[0]):
+def _survey_csv(path: Path) -> tuple[str, dict]:
+    """One streamed pass over the bytes: the encoding (checked whole, so that decoding
+    cannot fail half-way), binary content, and whether any cell can hold our formula
+    escape (an apostrophe) or an invisible mark to strip. Nothing is kept in memory."""
+    utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+    found = {"'": False, "invisible": False, "control": False}
+    encoding = None
+    offset = 0
+    newlines = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            if encoding is None:
+                if chunk.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                    return "utf-16", {"'": True, "invisible": True, "control": True}
+                encoding = "utf-8-sig" if chunk.startswith(codecs.BOM_UTF8) else "utf-8"
+            if b"\x00" in chunk:
+                raise FileUnusable(path, "is not a spreadsheet (binary content); save it as .xlsx or .csv")
+            found["'"] = found["'"] or b"'" in chunk
+            found["control"] = found["control"] or bool(_CONTROL_BYTES.search(chunk))
+            body = chunk[3:] if offset == 0 else chunk  # a BOM at the start is the encoding's mark
+            found["invisible"] = found["invisible"] or b"\xe2\x80\x8b" in body or b"\xef\xbb\xbf" in body
+            if encoding.startswith("utf-8"):
+                try:
+                    utf8.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    line = newlines + chunk.count(b"\n", 0, exc.start) + 1
+                    if encoding == "utf-8-sig":
+                        raise FileUnusable(path, f"line {line}: bytes that are not UTF-8, although the file "
+                                                 "starts with the UTF-8 mark; save it again from Excel as "
+                                                 "'CSV UTF-8'") from exc
+                    encoding = "cp1252"
+            newlines += chunk.count(b"\n")
+            offset += len(chunk)
+            if all(found.values()) and encoding == "cp1252":
+                break
+        if encoding == "cp1252":
+            found["control"] = True  # bytes 0x80-0x9f may decode to C1 controls: look at the cells
+            # Five bytes have no letter in Windows-1252; Latin-1 gives them one rather than fail.
+            handle.seek(0)
+            while chunk := handle.read(1 << 22):
+                if any(b in chunk for b in (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")):
+                    return "latin-1", found
+    return encoding or "utf-8", found
+
+
+def _csv_records(handle, delimiter: str, problems: list):
+    """(row number, record) for each record of the file, Excel's row numbers.
+
+    Parsed strictly, so that a quotation mark that opens a cell and never closes is found
+    instead of silently swallowing every row after it: that row is taken as its own line,
+    the quote as a plain character, marked as a problem, and reading goes on from the next
+    line. A quote in the middle of a cell (`a"b"c`), which Excel takes as it is, is read
+    as Excel reads it."""
+    pending: deque[str] = deque()
+    taken: list[str] = []
+
+    def lines():
+        while True:
+            if pending:
+                line = pending.popleft()
+            else:
+                line = handle.readline()
+                if not line:
+                    return
+            taken.append(line)
+            yield line
+
+    source = lines()
+    reader = csv.reader(source, delimiter=delimiter, strict=True)
+    number = 0  # Excel's row number: a `sep=` line above the header is not shown as a row
+    while True:
+        taken.clear()
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            number += 1
+            lines_read = list(taken)
+            if "unexpected end of data" in str(exc):
+                record = next(csv.reader([lines_read[0]], delimiter=delimiter, quoting=csv.QUOTE_NONE))
+                problems.append((number, lines_read[0]))
+                pending.extendleft(reversed(lines_read[1:]))
+            else:
+                pending.extendleft(reversed(lines_read))
+                record = next(csv.reader(source, delimiter=delimiter, strict=False))
+            reader = csv.reader(source, delimiter=delimiter, strict=True)
+            yield number, record
+            continue
+        number += 1
+        yield number, record
+
+
+def _csv_sheet(path: Path, handle, encoding: str, delimiter: str, escaped: bool, found_control: bool = True) -> Sheet:
+    unclosed: list[tuple[int, str]] = []
+    records = _csv_records(handle, delimiter, unclosed)
+    header_record = next(records, None)
+    if header_record is None or not any(c.strip() for c in header_record[1]):
         raise FileUnusable(path, "is empty: the first row must hold the column headers")
-    headers = [h.strip() for h in records[0]]
+    headers = [h.strip() for h in header_record[1]]
     width = len(headers)
+    widest = width
     rows: list[tuple[int, list[Cell]]] = []
-    for number, record in enumerate(records[1:], start=2):
+    filled = 0
+    for number, record in records:
         # Inline rather than a function per cell: this loop sees every cell of the file.
         if len(record) != width:
-            record = (record + [""] * width)[:width]
+            if len(record) > width and any(c.strip() for c in record[width:]):
+                widest = max(widest, len(record))  # cells beyond the header: kept, and flagged below
+            else:
+                record = (record + [""] * width)[:width]
         # A blank row (perhaps only spaces) is skipped but keeps its number. Most rows show
         # they are not blank by their first cell; joining them all would cost a tenth of the read.
         if not (record[0] and not record[0].isspace()) and not "".join(record).strip():
@@ -128,42 +264,89 @@ def _csv_sheet(path: Path, records: list[list[str]], encoding: str, delimiter: s
         if escaped:
             cells = [_unescape(c) if c and c[0] == "'" else c for c in cells]
         rows.append((number, cells))
-    return Sheet(path, headers, rows, "csv", encoding=encoding, delimiter=delimiter)
+        filled += len(cells)
+        if len(rows) >= MAX_ROWS or filled > MAX_CELLS:
+            raise FileUnusable(path, f"has more than {len(rows):,} rows ({filled:,} cells), more than Excel or any "
+                                     "course sheet holds; split it into several files")
+    sheet = Sheet(path, headers, rows, "csv", encoding=encoding, delimiter=delimiter)
+    if widest > width:
+        sheet.headers = headers + [""] * (widest - width)
+        sheet.rows = [(n, c if len(c) == widest else c + [None] * (widest - len(c))) for n, c in rows]
+    sheet.problems = [CellProblem(number, _quoted_cell(line, delimiter), line.rstrip("\r\n"), UNCLOSED_QUOTE,
+                                  "a quotation mark in this row opens a cell that never closes, so every row "
+                                  "after it would have been read into that cell; this row was read as it stands. "
+                                  "Remove the stray quotation mark, or close it")
+                      for number, line in unclosed]
+    sheet.problems += cells_without_header(sheet)
+    if found_control:
+        sheet.problems += control_characters(sheet)
+    return sheet
+
+
+# Invisible characters that no course field means to hold (tab, line feed and carriage return
+# are text; these are debris from copying out of other programs, and Excel cannot show them).
+CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL_BYTES = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def control_characters(sheet: Sheet) -> list[CellProblem]:
+    """A control character in a cell is an error there, naming it: sent, it would reach the
+    platform's pages unseen. Each column is searched whole first: most hold none."""
+    found = []
+    for index in range(len(sheet.headers)):
+        texts = [cells[index] for _, cells in sheet.rows if isinstance(cells[index], str)]
+        if not CONTROL_CHARACTER.search("".join(texts)):
+            continue
+        for number, cells in sheet.rows:
+            value = cells[index]
+            hit = CONTROL_CHARACTER.search(value) if isinstance(value, str) else None
+            if hit:
+                char = hit.group()
+                found.append(CellProblem(number, index, value, CONTROL_CHARACTER_CODE,
+                                         f"holds an invisible control character (U+{ord(char):04X}) at position "
+                                         f"{hit.start() + 1}: delete it (it comes with text copied from some "
+                                         "programs)"))
+    return found
+
+
+def _quoted_cell(line: str, delimiter: str) -> int:
+    """The column of the cell where a quotation mark opens."""
+    cells = next(csv.reader([line], delimiter=delimiter, quoting=csv.QUOTE_NONE), [])
+    return next((i for i, cell in enumerate(cells) if cell.lstrip().startswith('"')), 0)
+
+
+def cells_without_header(sheet: Sheet) -> list[CellProblem]:
+    """A value in a column whose header is empty would be dropped without a word: it is an
+    error on its row (often a delimiter inside a value that should have been quoted)."""
+    from .issues import column_letter
+
+    blank = [i for i, h in enumerate(sheet.headers) if not h]
+    found = []
+    if not blank:
+        return found
+    for number, cells in sheet.rows:
+        for index in blank:
+            value = cells[index]
+            if value is not None and not (isinstance(value, str) and value.strip() == ""):
+                found.append(CellProblem(number, index, value, CELL_WITHOUT_HEADER,
+                                         f"a value in column {column_letter(index)}, which has no header, would "
+                                         "not be imported: give the column a header, or delete the value (a comma "
+                                         "or semicolon inside a value that should have been quoted does this)"))
+    return found
 
 
 def _unescape(text: str) -> str:
     return text[1:] if len(text) > 1 and text[1] in FORMULA_STARTS else text
 
 
-def decode_csv_bytes(path, data: bytes) -> tuple[str, str]:
-    """Decode what Excel writes: UTF-8 (with or without BOM), UTF-16 with BOM, or
-    Windows-1252. Detected, not assumed: text that is valid UTF-8 is UTF-8 (a Windows-1252
-    file with any accented letter is almost never valid UTF-8), anything else is 1252."""
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError as exc:
-            raise FileUnusable(path, "starts like UTF-16 text but cannot be decoded") from exc
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        # Five bytes have no letter in Windows-1252; Latin-1 gives them one rather than fail.
-        return data.decode("latin-1"), "latin-1"
-
-
-def _find_delimiter(text: str) -> tuple[str, str]:
-    """The delimiter of the header line: Excel's `sep=X` hint line, else the most
-    frequent of tab, ';' and ',' outside quotes (Excel in a comma-decimal locale writes ';')."""
-    first_line, _, rest = text.partition("\n")
+def _find_delimiter(text: str) -> tuple[int, str]:
+    """The delimiter of the header line: Excel's `sep=X` hint line (then 1 line to skip),
+    else the most frequent of tab, ';' and ',' outside quotes (Excel in a comma-decimal
+    locale writes ';')."""
+    first_line = text.partition("\n")[0]
     stripped = first_line.strip().strip('"')
     if stripped.lower().startswith("sep=") and len(stripped) == 5:
-        return rest, stripped[4]
+        return 1, stripped[4]
     counts = {d: 0 for d in ("\t", ";", ",")}
     quoted = False
     for char in text[:65536]:
@@ -175,7 +358,7 @@ def _find_delimiter(text: str) -> tuple[str, str]:
             if char in counts:
                 counts[char] += 1
     best = max(counts, key=lambda d: (counts[d], d == ","))
-    return text, best if counts[best] else ","
+    return 0, best if counts[best] else ","
 
 
 # --- Excel -----------------------------------------------------------------------------
@@ -184,36 +367,62 @@ def _find_delimiter(text: str) -> tuple[str, str]:
 def _read_workbook(path: Path, sheet: str | None) -> Sheet:
     from python_calamine import CalamineWorkbook
 
+    from . import xlsx_guard
+
+    zipped = zipfile.is_zipfile(path)
+    entries = xlsx_guard.list_sheets(path) if zipped else []
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for every kind of damage
-        raise FileUnusable(path, f"is not a readable Excel workbook ({_short(exc)})") from exc
+        raise FileUnusable(path, f"is not a readable Excel workbook ({_short(exc)}); open it in Excel and "
+                                 "save it again") from exc
     names = list(workbook.sheet_names)
-    if sheet is not None:
-        if sheet not in names:
-            raise FileUnusable(path, f"has no sheet named {sheet!r}; its sheets are: {', '.join(names)}")
-        name = sheet
-    elif PREFERRED_SHEET in names:
-        name = PREFERRED_SHEET
-    elif names:
-        name = names[0]
-    else:
+    if not names:
         raise FileUnusable(path, "has no sheets")
+    hidden = {e.name for e in entries if not e.visible}
+    name = _choose_sheet(path, names, hidden, sheet)
+    error_cells = {}
+    entry = next((e for e in entries if e.name == name), None)
+    if entry is not None:
+        error_cells = xlsx_guard.inspect_sheet(path, entry)
     with paused_gc():
         try:
             values = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
         except Exception as exc:
             raise FileUnusable(path, f"sheet {name!r} cannot be read ({_short(exc)})") from exc
-        return _workbook_sheet(path, name, values)
+        return _workbook_sheet(path, name, values, error_cells)
 
 
-def _workbook_sheet(path: Path, name: str, values: list[list]) -> Sheet:
+def _choose_sheet(path: Path, names: list[str], hidden: set[str], asked: str | None) -> str:
+    """The sheet asked for (exactly, else ignoring case); else `Courses` in any case; else
+    the first sheet a person can see (a hidden first sheet is usually a lookup list)."""
+    if asked is not None:
+        if asked in names:
+            return asked
+        folded = [n for n in names if n.casefold() == asked.casefold()]
+        if len(folded) == 1:
+            return folded[0]
+        raise FileUnusable(path, f"has no sheet named {asked!r}; its sheets are: {', '.join(names)}")
+    preferred = [n for n in names if n.strip().casefold() == PREFERRED_SHEET.casefold()]
+    if preferred:
+        return PREFERRED_SHEET if PREFERRED_SHEET in preferred else preferred[0]
+    visible = [n for n in names if n not in hidden]
+    return (visible or names)[0]
+
+
+def _workbook_sheet(path: Path, name: str, values: list[list], error_cells: dict | None = None) -> Sheet:
     if not values or not any(_excel_cell(c) is not None for c in values[0]):
         raise FileUnusable(path, f"sheet {name!r} is empty: row 1 must hold the column headers")
     headers = ["" if c is None else str(c).strip() for c in map(_excel_cell, values[0])]
     while headers and headers[-1] == "":
         headers.pop()
     width = len(headers)
+    if values and len(values[0]) > width:
+        # Cells right of the last header: the table is as wide as its farthest value.
+        used = max((i + 1 for record in values[1:] for i in range(width, len(record))
+                    if _excel_cell(record[i]) is not None), default=width)
+        headers += [""] * (used - width)
+        width = used
     rows: list[tuple[int, list[Cell]]] = []
     for number, record in enumerate(values[1:], start=2):
         cells = [_excel_cell(c) for c in record[:width]]
@@ -221,7 +430,32 @@ def _workbook_sheet(path: Path, name: str, values: list[list]) -> Sheet:
             cells.extend([None] * (width - len(cells)))
         if any(c is not None for c in cells):
             rows.append((number, cells))
-    return Sheet(path, headers, rows, "xlsx", sheet_name=name)
+    sheet = Sheet(path, headers, rows, "xlsx", sheet_name=name)
+    if error_cells:
+        sheet.problems += _error_cell_problems(sheet, error_cells)
+    sheet.problems += cells_without_header(sheet)
+    sheet.problems += control_characters(sheet)
+    return sheet
+
+
+def _error_cell_problems(sheet: Sheet, error_cells: dict) -> list[CellProblem]:
+    """The reader gives an error cell as empty: put its error back, and make it the row's error."""
+    by_number = {number: cells for number, cells in sheet.rows}
+    found = []
+    for (number, index), shown in sorted(error_cells.items()):
+        if number == 1 or index >= len(sheet.headers):
+            continue
+        cells = by_number.get(number)
+        if cells is None:
+            cells = [None] * len(sheet.headers)
+            sheet.rows.append((number, cells))
+            by_number[number] = cells
+        cells[index] = shown
+        found.append(CellProblem(number, index, shown, EXCEL_ERROR_VALUE,
+                                 f"the cell shows the Excel error {shown} (a formula that failed, or a value "
+                                 "pasted with it): type the value itself, or clear the cell"))
+    sheet.rows.sort(key=lambda r: r[0])
+    return found
 
 
 def _excel_cell(value) -> Cell:

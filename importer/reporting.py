@@ -50,10 +50,7 @@ def write_error_report(result, path) -> None:
 
 
 def _column_index(columns, issue: Issue) -> int | None:
-    index = columns.index_of(issue.column)
-    if index is None and issue.column in columns.headers:
-        index = columns.headers.index(issue.column)
-    return index
+    return columns.index_of(issue.column)
 
 
 def write_payloads(result, path) -> int:

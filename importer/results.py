@@ -212,7 +212,8 @@ def write_run_files(validation: ValidationResult, report: RunReport, paths: Outp
     for folder in (Path(fallback_dir), Path(tempfile.gettempdir())):
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            written = write(_free_path(folder, f"{stem}.results", ".csv"), _free_path(folder, f"{stem}.failures", ".csv"))
+            written = write(_free_path(folder, f"{stem}.results", ".csv"),
+                            _free_path(folder, f"{stem}.failures", ".csv"))
             written.fallback_reason, written.displaced = reason, True
             return written
         except OSError:

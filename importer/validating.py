@@ -141,6 +141,8 @@ def _normalize_rows(sheet: Sheet, columns: ColumnMap) -> list[RowResult]:
                                    invisible_marks=sheet.invisible_marks)
     _flag_missing(standard, numbers, found)
     _flag_duplicates(standard, numbers, found)
+    if sheet.problems:
+        _add_file_problems(sheet, columns, numbers, found)
 
     names = tuple(standard)
     custom_keys = tuple(custom)
@@ -150,6 +152,16 @@ def _normalize_rows(sheet: Sheet, columns: ColumnMap) -> list[RowResult]:
                       custom_keys, next(custom_rows) if custom_rows is not None else ())
             for index, ((number, cells), values) in enumerate(zip(sheet.rows, standard_rows, strict=True))]
     return rows
+
+
+def _add_file_problems(sheet: Sheet, columns: ColumnMap, numbers: list[int], found: dict) -> None:
+    """What `reading` found wrong in a row's cells is an error of that row, like any other."""
+    position = {number: index for index, number in enumerate(numbers)}
+    for problem in sheet.problems:
+        index = position.get(problem.row)
+        if index is not None:
+            found.setdefault(index, []).append(error(problem.row, columns.name_at(problem.column), problem.value,
+                                                     problem.code, problem.message))
 
 
 def _flag_missing(standard: dict[str, list], numbers: list[int], found: dict) -> None:
