@@ -11,6 +11,11 @@ A reply is one of (see `Reply.kind`):
     auth         401/403: the key is wrong, every row would fail the same way
     transient    429, 5xx, connect errors, timeouts before sending: retry after a wait
     lost         the request went out and no reply came back: it may have been applied
+    unconfirmed  2xx to a write, without a course id or an error: it may have been applied
+
+Every request has one overall deadline (`timeout`): httpx's timeouts apply to each read,
+so a reply trickling in a byte a second would otherwise never end. A reply body is capped
+(`MAX_BODY_BYTES`): a server cannot fill the machine's memory.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import email.utils
 import ipaddress
 import json
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
@@ -30,6 +36,7 @@ from .errors import InsecureTarget, TargetError
 COURSES_PATH = "/incoming/v2/courses"
 PING_PATH = "/incoming/v2/ping"
 DEFAULT_TIMEOUT = 30.0
+MAX_BODY_BYTES = 64 * 2**20  # a page of 100 courses with long descriptions is a few MB
 USER_AGENT = "importer/0.1"
 
 
@@ -80,6 +87,7 @@ class Reply:
     transport_error: str | None = None
     sent: bool = True  # False when the request surely never reached the server
     elapsed: float = 0.0
+    location: str | None = None  # where a 3xx points
 
     @property
     def kind(self) -> str:
@@ -91,9 +99,15 @@ class Reply:
             return "transient"
         if 200 <= self.status < 300:
             if self.method in ("POST", "PUT") and not self.course_id:
-                return "row_failure"  # some endpoints answer 200 with an `errors` array
+                # Applied or not? An `errors` array says not; anything else is ambiguous,
+                # like a lost reply: look the course up before anything is sent again.
+                return "row_failure" if self._lists_errors else "unconfirmed"
             return "ok"
         return "row_failure"
+
+    @property
+    def _lists_errors(self) -> bool:
+        return isinstance(self.body, dict) and bool(self.body.get("errors"))
 
     @property
     def course_id(self) -> str | None:
@@ -136,10 +150,15 @@ class CoursesAPI:
     def __init__(self, base_url: str, api_key: str, *, timeout: float = DEFAULT_TIMEOUT,
                  transport: httpx.BaseTransport | None = None):
         self.base_url = base_url
-        self._client = httpx.Client(
-            base_url=base_url, timeout=timeout, transport=transport,
-            headers={"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT,
-                     "Accept": "application/json"})
+        self.timeout = timeout
+        self._transport = transport
+        self._headers = {"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT,
+                         "Accept": "application/json"}
+        self._client = self._new_client()
+
+    def _new_client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=self.timeout, transport=self._transport,
+                            headers=self._headers)
 
     def close(self) -> None:
         self._client.close()
@@ -182,26 +201,68 @@ class CoursesAPI:
             cursor = page.get("cursor")
 
     def _send(self, method: str, path: str, **kwargs) -> Reply:
+        """The request in a worker thread, given `timeout` seconds in all. Past that the
+        worker is left to die with its connection (it stops at its next chunk; it is a
+        daemon thread) and the client is replaced, so nothing waits on it."""
         started = time.monotonic()
-        try:
-            response = self._client.request(method, path, **kwargs)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            return Reply(method, path, None, transport_error=_describe(exc), sent=False,
-                         elapsed=time.monotonic() - started)
-        except httpx.TransportError as exc:  # read/write timeouts, dropped connections
-            return Reply(method, path, None, transport_error=_describe(exc), sent=True,
-                         elapsed=time.monotonic() - started)
-        return _reply_from(method, path, response, time.monotonic() - started)
+        done: dict = {}
+        client = self._client
+        deadline = started + self.timeout
+        worker = threading.Thread(target=_fetch, args=(client, method, path, kwargs, deadline, done),
+                                  name="request", daemon=True)
+        worker.start()
+        worker.join(self.timeout + 0.5)
+        elapsed = time.monotonic() - started
+        if worker.is_alive() or "late" in done:
+            done["abandoned"] = True
+            self._client = self._new_client()
+            return Reply(method, path, None, transport_error=f"no complete reply within {self.timeout:g} s",
+                         sent=True, elapsed=elapsed)
+        error = done.get("error")
+        if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+            return Reply(method, path, None, transport_error=_describe(error), sent=False, elapsed=elapsed)
+        if isinstance(error, (httpx.TransportError, httpx.StreamError)):  # read/write timeouts, dropped connections
+            return Reply(method, path, None, transport_error=_describe(error), sent=True, elapsed=elapsed)
+        if isinstance(error, httpx.InvalidURL | UnicodeError | httpx.LocalProtocolError):
+            return Reply(method, path, None, transport_error="the request could not be formed (a character "
+                         "the address or a header cannot hold)", sent=False, elapsed=elapsed)
+        if error is not None:
+            raise error
+        if done.get("oversized"):
+            return Reply(method, path, None, transport_error=f"the reply was larger than {MAX_BODY_BYTES // 2**20} MB",
+                         sent=True, elapsed=elapsed)
+        response, body = done["response"]
+        return _reply_from(method, path, response, body, elapsed)
 
 
-def _reply_from(method: str, path: str, response: httpx.Response, elapsed: float) -> Reply:
-    text = response.text[:2000] if response.content else ""
+def _fetch(client: httpx.Client, method: str, path: str, kwargs: dict, deadline: float, done: dict) -> None:
+    """Send, and read the body in chunks, stopping at the deadline or the size cap."""
     try:
-        body = response.json() if response.content else None
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        with client.stream(method, path, **kwargs) as response:
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if time.monotonic() > deadline or done.get("abandoned"):
+                    done["late"] = True
+                    return
+                if size > MAX_BODY_BYTES:
+                    chunks = [b""]
+                    done["oversized"] = True
+                    break
+                chunks.append(chunk)
+            done["response"] = (response, b"".join(chunks))
+    except BaseException as exc:  # handed to the caller's thread, which decides
+        done["error"] = exc
+
+
+def _reply_from(method: str, path: str, response: httpx.Response, content: bytes, elapsed: float) -> Reply:
+    text = content[:4000].decode("utf-8", "replace")[:2000] if content else ""
+    try:
+        body = json.loads(content) if content else None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         body = None  # an HTML page from a proxy, say: kept as text
     return Reply(method, path, response.status_code, body, text, rate_signals(response.headers, body),
-                 elapsed=elapsed)
+                 elapsed=elapsed, location=response.headers.get("Location"))
 
 
 def rate_signals(headers, body, now: float | None = None) -> RateSignals:

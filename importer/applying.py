@@ -21,6 +21,7 @@ transient failures in a row: the server is down, and burning through the file he
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import threading
 from dataclasses import dataclass, field
 
@@ -28,7 +29,7 @@ from . import catalogue as catalogue_reading
 from . import planning
 from .api import CoursesAPI, Reply
 from .catalogue import Catalogue
-from .errors import BadKey, TargetError, TargetUnreachable
+from .errors import BadKey, TargetBusy, TargetError, TargetUnreachable
 from .journal import SENDING, Journal, identity_key
 from .outcomes import (
     CONFLICT,
@@ -48,6 +49,18 @@ from .planning import Action, Plan
 from .progress import NullProgress, Progress, RunLog
 from .validating import RowResult, ValidationResult
 
+LONG_WAIT = 5.0  # seconds: a wait longer than this is shown, not sat through in silence
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:,.0f} days"
+
 
 class Interrupted(Exception):
     """The user asked to stop (Ctrl-C, SIGTERM): finish what is in flight, send nothing more."""
@@ -57,6 +70,7 @@ class Interrupted(Exception):
 class RunSettings:
     max_retries: int = 5
     max_consecutive_failures: int = 10
+    max_wait: float = 300.0  # seconds: the longest wait a server may ask for before the run stops
     source_file: str | None = None
     run_id: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ"))
 
@@ -76,6 +90,8 @@ class Importer:
     def __post_init__(self):
         self._consecutive_failures = 0
         self._retries = 0
+        self._waited = 0.0
+        self._journal_error: sqlite3.Error | None = None
         self.lookup_supported: bool | None = None
 
     # --- the run ---
@@ -90,6 +106,9 @@ class Importer:
             raise TargetUnreachable(f"cannot reach {self.target}: {reply.message}")
         if reply.kind == "transient":
             raise TargetUnreachable(f"{self.target} is not answering properly ({reply.message}); nothing was sent")
+        if not 200 <= reply.status < 300 or (isinstance(reply.body, dict) and reply.body.get("valid") is False):
+            raise TargetError(f"{self.target} did not accept the key check (HTTP {reply.status}"
+                              f"{_redirect_note(reply)}): is the address right? Nothing was sent")
         return reply
 
     def read_catalogue(self, validation: ValidationResult) -> Catalogue:
@@ -117,10 +136,16 @@ class Importer:
                 outcomes[action.row] = outcome
                 if action.kind in planning.WRITES:
                     self.progress.row_done(outcome)
+                if self._journal_error:
+                    raise self._journal_error
         except Interrupted:
             report.interrupted = True
         except TargetError as exc:
             report.stop_reason = str(exc)
+        except sqlite3.Error as exc:
+            # Without the journal a lost reply could not be told from a new course: stop.
+            report.stop_reason = (f"the journal ({self.journal.path}) could not be written ({exc}); stopped so that "
+                                  "nothing can be sent twice. Free some disk space, then run the same command")
         finally:
             self.progress.close()
         reason = "the run was interrupted before this row" if report.interrupted else \
@@ -183,14 +208,25 @@ class Importer:
             attempt += 1
             self.journal.record(self.target, key, SENDING, source_file=self.settings.source_file,
                                 source_row=result.row)
-            reply = self._request(lambda: self.api.create(result.payload), result.row, attempt)
+            reply = self._request(lambda: self.api.create(result.payload), result.row, attempt,
+                                  before_log=lambda r: self._journal_created(result, key, r))
             kind = reply.kind
             if kind == "ok":
-                return self._created(result, key, reply.body, CREATED)
+                return RowOutcome(result.row, CREATED, reply.course_id, reply.body.get("slug"))
             if kind == "auth":
                 self.journal.record(self.target, key, FAILED, source_row=result.row)
                 raise BadKey(f"the API key was refused (HTTP {reply.status}) at row {result.row}; "
                              "the key may have been revoked")
+            if kind == "unconfirmed":
+                # The server said yes without saying to what: never resend blind. The journal
+                # keeps `sending`, so a later run looks the course up before anything else.
+                found = self.look_up(result)
+                if found:
+                    return self._created(result, key, found, CREATED)
+                return RowOutcome(result.row, FAILED, error_code="UNCONFIRMED",
+                                  error_message=f"{reply.message}. The course may have been created; it was not "
+                                                "found by lookup, so it was not sent again. Check in the admin "
+                                                "panel; a re-run looks it up again before sending.")
             if kind == "row_failure":
                 if ambiguous and reply.code.startswith("DUPLICATE_"):
                     return self._resolve_duplicate(result, key, reply, EXISTS if sent_before else CREATED)
@@ -208,6 +244,18 @@ class Importer:
                 found = self.look_up(result)
                 if found:
                     return self._created(result, key, found, CREATED)
+
+    def _journal_created(self, result: RowResult, key: str, reply: Reply) -> None:
+        """Right after a 201, before anything else (the run log included): the id is on disk.
+        If the journal cannot be written (a full disk), the row's outcome still carries the
+        id to the results, and the run stops after it."""
+        if reply.kind == "ok":
+            try:
+                self.journal.record(self.target, key, CREATED, course_id=reply.course_id,
+                                    course_slug=reply.body.get("slug"), source_file=self.settings.source_file,
+                                    source_row=result.row)
+            except sqlite3.Error as exc:
+                self._journal_error = exc
 
     def _created(self, result: RowResult, key: str, course: dict, status: str) -> RowOutcome:
         course_id, slug = course.get("id"), course.get("slug")
@@ -266,8 +314,8 @@ class Importer:
                 return reply
             self._back_off(attempt, reply)
 
-    def _request(self, send, row: int | None, attempt: int) -> Reply:
-        waited = self.pacer.wait_turn()
+    def _request(self, send, row: int | None, attempt: int, before_log=None) -> Reply:
+        self._wait_turn()
         if self.stop.is_set():
             raise Interrupted
         reply = send()
@@ -276,9 +324,24 @@ class Importer:
             self.pacer.throttled(reply.rate)
         if reply.kind not in ("transient", "lost"):
             self._consecutive_failures = 0
+        if before_log:
+            before_log(reply)
         if self.log:
-            self.log.request(reply, row=row, attempt=attempt, waited=waited)
+            self.log.request(reply, row=row, attempt=attempt, waited=self._waited)
         return reply
+
+    def _wait_turn(self) -> None:
+        """Wait for the pacer, within `max_wait`: a server asking for longer stops the run
+        (the files are still written) with the time to come back. A long wait is shown."""
+        wait, why = self.pacer.next_wait()
+        if wait > self.settings.max_wait:
+            until = dt.datetime.now().astimezone() + dt.timedelta(seconds=min(wait, 10 * 365 * 86400))
+            raise TargetBusy(f"{self.target} asked to wait {_duration(wait)} ({why}), longer than --max-wait "
+                             f"{self.settings.max_wait:g} s; run the same command again after "
+                             f"{until:%Y-%m-%d %H:%M} to continue")
+        if wait > LONG_WAIT:
+            self.progress.note(f"waiting {wait:.0f} s: {why}")
+        self._waited = self.pacer.wait_turn()
 
     def _note_transient(self, reply: Reply) -> None:
         if reply.status == 429:
@@ -290,13 +353,20 @@ class Importer:
                                     "through — run the same command again when the server is back")
 
     def _back_off(self, attempt: int, reply: Reply) -> None:
-        server_wait = reply.rate.retry_after
+        server_wait, why = reply.rate.retry_after, "the server's Retry-After"
         if server_wait is None and reply.status == 429:
-            server_wait = reply.rate.reset_in
+            server_wait, why = reply.rate.reset_in, "the server's rate-limit reset"
+        if server_wait is None:
+            why = f"backing off after: {reply.message}"
         delay = self.backoff.delay(attempt, server_wait)
         self._retries += 1
         self.progress.retried(reply, delay)
-        self.pacer.hold(delay)
+        self.pacer.hold(delay, why)
+
+
+def _redirect_note(reply: Reply) -> str:
+    location = reply.location
+    return f", redirecting to {location[:100]}" if location else ""
 
 
 def invalid_outcome(result: RowResult) -> RowOutcome:

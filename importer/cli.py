@@ -8,6 +8,8 @@ file or the target cannot be used at all, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from .console import (
     EXIT_ROWS,
     EXIT_UNUSABLE,
     print_validation_summary,
+    shown,
     write_validation_outputs,
 )
 from .errors import ImporterError
@@ -68,12 +71,13 @@ def _add_input_options(command) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _terminate_like_interrupt()
     try:
         return args.handler(args)
     except ImporterError as exc:
         if args.debug:
             raise
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"Error: {shown(exc, 1000)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
@@ -81,9 +85,19 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: one line, never a traceback
         if args.debug:
             raise
-        print(f"Error: unexpected failure: {type(exc).__name__}: {exc} "
+        print(f"Error: unexpected failure: {type(exc).__name__}: {shown(exc)} "
               "(run again with --debug for details)", file=sys.stderr)
         return EXIT_UNUSABLE
+
+
+def _terminate_like_interrupt() -> None:
+    """SIGTERM (a closed terminal, a job scheduler) ends a command as Ctrl-C does, cleanly.
+    `importer run` handles both itself while it sends."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    with contextlib.suppress(ValueError):  # not the main thread (a test calling main): leave it
+        signal.signal(signal.SIGTERM, handler)
 
 
 def cmd_validate(args) -> int:

@@ -6,9 +6,24 @@ which imports the handlers.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 EXIT_OK, EXIT_ROWS, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+# Characters that move the cursor, clear the screen or ring the bell when printed: a cell's
+# value shown on the terminal gets them as visible escapes instead (ESC is one of them).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text, limit: int = 300) -> str:
+    """Text from a file or a server, made safe and short for one terminal line."""
+    text = str(text)
+    if len(text) > limit:
+        text = f"{text[:limit]}… ({len(text):,} characters)"
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256
+                            else f"\\u{ord(m.group()):04x}", text)
 
 
 def write_validation_outputs(result, args, other_outputs: dict | None = None) -> Path | None:
@@ -34,12 +49,12 @@ def write_validation_outputs(result, args, other_outputs: dict | None = None) ->
 def print_validation_summary(result, report: Path | None) -> None:
     sheet = result.sheet
     where = f" (sheet {sheet.sheet_name})" if sheet.sheet_name else ""
-    print(f"Read {len(result.rows)} rows from {sheet.path}{where}")
+    print(f"Read {len(result.rows)} rows from {shown(sheet.path)}{shown(where, 80)}")
     print(f"  valid:    {len(result.valid_rows)}")
     print(f"  invalid:  {len(result.invalid_rows)}")
     print(f"  warnings: {result.warning_count}")
     for issue in [i for i in result.all_issues if i.is_error][:5]:
-        print(f"  row {issue.row}, {issue.column}: {issue.message}")
+        print(f"  row {issue.row}, {shown(issue.column, 60)}: {shown(issue.message)}")
     errors = sum(1 for i in result.all_issues if i.is_error)
     if errors > 5:
         print(f"  … and {errors - 5} more errors")

@@ -7,8 +7,10 @@
     ├── TargetError               the API cannot be used                                 (exit 2)
     │   ├── BadKey                401/403: every row would fail the same way
     │   ├── TargetUnreachable     connection refused, DNS, TLS, or the server kept failing
+    │   ├── TargetBusy            the server asked to wait longer than --max-wait
     │   └── InsecureTarget        plain http:// to a host that is not loopback
-    └── Refused                   the user (or a missing terminal) did not confirm
+    ├── Refused                   the user (or a missing terminal) did not confirm
+    └── RunFilesLost              no results file could be written anywhere (printed instead)
 """
 
 from __future__ import annotations
@@ -45,9 +47,17 @@ class TargetUnreachable(TargetError):
     pass
 
 
+class TargetBusy(TargetError):
+    pass
+
+
 class InsecureTarget(TargetError):
     pass
 
 
 class Refused(ImporterError):
+    pass
+
+
+class RunFilesLost(ImporterError):
     pass

@@ -41,6 +41,8 @@ class Pacer:
         self._last_start = float("-inf")
         self._next_start = float("-inf")
         self._hold_until = float("-inf")
+        self._hold_reason = "a backoff"
+        self._learned = False
 
     @property
     def interval(self) -> float:
@@ -50,6 +52,13 @@ class Pacer:
     def rate_per_minute(self) -> float:
         return self.limit * 60.0 / self.window
 
+    def next_wait(self) -> tuple[float, str]:
+        """How long until the next request may start, and why."""
+        now = self.clock()
+        if self._hold_until > self._next_start:
+            return max(self._hold_until - now, 0.0), self._hold_reason
+        return max(self._next_start - now, 0.0), "the server's rate limit" if self._learned else "the rate limit"
+
     def wait_turn(self) -> float:
         """Sleep until the next request may start; return how long that was."""
         wait = max(self._next_start, self._hold_until) - self.clock()
@@ -57,11 +66,13 @@ class Pacer:
             self.sleep(wait)
         self._last_start = self.clock()
         self._next_start = self._last_start + self.interval
+        self._learned = False
         return max(wait, 0.0)
 
-    def hold(self, seconds: float) -> None:
+    def hold(self, seconds: float, why: str = "a backoff") -> None:
         """No request before `seconds` from now (a server's Retry-After, a backoff)."""
-        self._hold_until = max(self._hold_until, self.clock() + seconds)
+        if self.clock() + seconds > self._hold_until:
+            self._hold_until, self._hold_reason = self.clock() + seconds, why
 
     def throttled(self, signals: RateSignals) -> None:
         """A 429 came back. Without the server's budget in headers, the configured rate is
@@ -76,7 +87,9 @@ class Pacer:
             # the remaining budget from there to the reset.
             until_reset = self.clock() + signals.reset_in - self._last_start
             spacing = until_reset / (max(signals.remaining, 0) + 1)
-            self._next_start = max(self._next_start, self._last_start + spacing)
+            if self._last_start + spacing > self._next_start:
+                self._next_start = self._last_start + spacing
+                self._learned = True
 
 
 @dataclass
@@ -93,7 +106,9 @@ class Backoff:
         self.rng = self.rng or random.Random()
 
     def delay(self, attempt: int, server_wait: float | None = None) -> float:
+        # A wait the server asks for is not capped here: the importer's --max-wait decides
+        # whether to sit through it or stop (see `applying`).
         if server_wait is not None:
-            return min(server_wait, self.cap * 5) + self.rng.uniform(0, min(0.1 * server_wait, 1.0) + 0.01)
+            return server_wait + self.rng.uniform(0, min(0.1 * server_wait, 1.0) + 0.01)
         ceiling = min(self.cap, self.base * 2 ** (attempt - 1))
         return self.rng.uniform(ceiling / 2, ceiling)

@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from typing import Protocol
 
+from .console import shown
 from .outcomes import RowOutcome
 
 PLAIN_EVERY_SECONDS = 10.0
@@ -59,7 +60,7 @@ class BarProgress:
             self.bar.set_postfix_str(self._postfix())
 
     def note(self, message: str) -> None:
-        (self.bar.write if self.bar else print)(f"Note: {message}", file=self.stream)
+        (self.bar.write if self.bar else print)(f"Note: {shown(message, 500)}", file=self.stream)
 
     def close(self) -> None:
         if self.bar:
@@ -97,7 +98,7 @@ class PlainProgress(BarProgress):
         self.counts["retried"] += 1
 
     def note(self, message: str) -> None:
-        print(f"Note: {message}", file=self.stream, flush=True)
+        print(f"Note: {shown(message, 500)}", file=self.stream, flush=True)
 
     def close(self) -> None:
         pass
@@ -112,7 +113,9 @@ class RunLog:
     Never a header: the key cannot end up here."""
 
     def __init__(self, path):
+        self.path = path
         self.handle = open(path, "a", encoding="utf-8")
+        self.failure: str | None = None  # why writing stopped (a full disk): the run goes on without it
 
     def request(self, reply, *, row, attempt, waited) -> None:
         self.write(event="request", method=reply.method, path=reply.path, status=reply.status,
@@ -121,9 +124,19 @@ class RunLog:
                    error=reply.transport_error)
 
     def write(self, **record) -> None:
+        """A log line. The log is for reading afterwards, not what keeps the courses' ids
+        (the journal and the results do): a write that fails is noted, never raised."""
+        if self.failure:
+            return
         record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **record}
-        self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self.handle.flush()
+        try:
+            self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.handle.flush()
+        except (OSError, ValueError) as exc:
+            self.failure = getattr(exc, "strerror", None) or str(exc)
 
     def close(self) -> None:
-        self.handle.close()
+        try:
+            self.handle.close()
+        except OSError as exc:
+            self.failure = self.failure or exc.strerror or str(exc)

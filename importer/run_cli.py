@@ -15,8 +15,8 @@ import threading
 import time
 from pathlib import Path
 
-from .console import EXIT_INTERRUPTED, EXIT_OK, EXIT_ROWS, print_validation_summary, write_validation_outputs
-from .errors import Refused, TargetError
+from .console import EXIT_INTERRUPTED, EXIT_OK, EXIT_ROWS, print_validation_summary, shown, write_validation_outputs
+from .errors import Refused, RunFilesLost, TargetError
 from .outcomes import STATUSES
 from .pacing import DEFAULT_RATE_PER_MINUTE, Backoff, Pacer
 
@@ -28,6 +28,13 @@ KEY_VARIABLE = "TI_API_KEY"
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 10**7:
         raise ValueError(text)
     return value
 
@@ -81,8 +88,12 @@ def _add_target_options(command, add_input_options) -> None:
     command.add_argument("--rate-limit", type=_positive_int, default=DEFAULT_RATE_PER_MINUTE, metavar="N",
                          help=f"requests per minute to stay under (default {DEFAULT_RATE_PER_MINUTE}); the "
                               "importer slows down further if the server says its limit is lower")
-    command.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
-                         help="how long to wait for one reply (default 30)")
+    command.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
+                         help="how long one request may take in all, reply included (default 30)")
+    command.add_argument("--max-wait", type=_positive_float, default=300.0, metavar="SECONDS",
+                         help="the longest wait the server may ask for (Retry-After, a rate-limit reset); a "
+                              "server asking for more stops the run cleanly, files written, saying when to "
+                              "run again (default 300)")
 
 
 def cmd_run(args) -> int:
@@ -165,7 +176,7 @@ def _open_session(args, validation, stack, log) -> _Session:
     api = stack.enter_context(CoursesAPI(base_url, key, timeout=args.timeout))
     importer = Importer(api, journal, base_url, Pacer(args.rate_limit, 60.0, sleep=stop.wait), Backoff(),
                         stop=stop, log=log, progress=start_progress(),
-                        settings=RunSettings(max_retries=args.max_retries,
+                        settings=RunSettings(max_retries=args.max_retries, max_wait=args.max_wait,
                                              source_file=str(Path(args.file).resolve())))
     importer.check_key()
     return _Session(args, base_url, importer, state_dir)
@@ -181,14 +192,22 @@ def _apply(args, session: _Session, validation, plan, paths) -> int:
               rate_limit_per_minute=args.rate_limit)
     started = time.monotonic()
     _warm_up_workbook_writer()
+    # Ctrl-C and SIGTERM stop the sending; they never cut the writing of the files short,
+    # however often they come: the courses created must end up in them.
     with _stop_on_signals(importer.stop):
         report = importer.apply(validation, plan)
-    elapsed = time.monotonic() - started
-    written = write_run_files(validation, report, paths, fallback_dir=session.state_dir)
+        elapsed = time.monotonic() - started
+        try:
+            written = write_run_files(validation, report, paths, fallback_dir=session.state_dir)
+        except OSError as exc:
+            _print_outcomes_as_last_resort(validation, report, exc)
+            raise RunFilesLost(str(exc)) from None
     log.write(event="end", elapsed=round(elapsed, 3), interrupted=report.interrupted,
               stop_reason=report.stop_reason, **report.counts())
     _print_summary(validation, report, written, paths.log, elapsed)
-    if report.interrupted:
+    if log.failure:
+        print(f"Note: the run log could not be written to the end ({log.failure}); the results above are whole.")
+    if report.interrupted or importer.stop.is_set():
         return EXIT_INTERRUPTED
     return EXIT_OK if report.all_ok and not written.displaced else EXIT_ROWS
 
@@ -206,13 +225,21 @@ def _warm_up_workbook_writer() -> None:
 def _api_key(base_url: str) -> str:
     key = os.environ.get(KEY_VARIABLE, "").strip()
     if key:
-        return key
+        return _usable_key(key, f"the {KEY_VARIABLE} environment variable")
     if sys.stdin.isatty():
         key = getpass.getpass(f"API key for {base_url} (input hidden): ").strip()
         if key:
-            return key
+            return _usable_key(key, "the key typed")
     raise TargetError(f"no API key: set the {KEY_VARIABLE} environment variable (it is never taken "
                       "from the command line, where other users and shell history could see it)")
+
+
+def _usable_key(key: str, source: str) -> str:
+    """A key goes into an HTTP header: printable ASCII only. Nothing of the key is shown."""
+    if all(" " < char < "\x7f" for char in key):
+        return key
+    raise TargetError(f"{source} holds a character an API key cannot have (a line break, a space or a "
+                      "non-ASCII character, often from copying); copy the key again. Nothing was sent")
 
 
 def _print_plan(validation, plan, base_url: str, rate: int, reads: int) -> None:
@@ -228,7 +255,7 @@ def _print_plan(validation, plan, base_url: str, rate: int, reads: int) -> None:
         for change in action.changes[:6]:
             print(f"      {change.field}: {_short(change.current)} -> {_short(change.new)}")
     for action in [a for a in plan.actions if a.kind in ("conflict", "not_found")][:5]:
-        print(f"  ! row {action.row} {action.kind}: {action.message}")
+        print(f"  ! row {action.row} {action.kind}: {shown(action.message)}")
     if plan.count("exists") and any(a.changes for a in plan.actions if a.kind == "exists"):
         print("  Some courses already there differ from the sheet; --mode sync would update them.")
     if validation.invalid_rows:
@@ -240,7 +267,7 @@ def _print_plan(validation, plan, base_url: str, rate: int, reads: int) -> None:
 
 def _short(value, limit: int = 60) -> str:
     text = repr(value) if not isinstance(value, str) else f"'{value}'"
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return shown(text if len(text) <= limit else text[:limit - 1] + "…")
 
 
 def _confirm(args, plan, base_url: str) -> None:
@@ -256,12 +283,29 @@ def _confirm(args, plan, base_url: str) -> None:
         raise Refused("not confirmed; nothing was sent")
 
 
+def _print_outcomes_as_last_resort(validation, report, exc: OSError) -> None:
+    """No file could be written anywhere (the disk is full everywhere): the terminal is the
+    last place left for the ids of the courses created."""
+    import csv
+
+    print(f"Error: the results could not be written anywhere ({exc}). Every row's outcome follows; "
+          "copy it before closing this window.", file=sys.stderr)
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["source_row", "status", "course_id", "course_slug", "error_code"])
+    for o in report.outcomes:
+        writer.writerow([o.row, o.status, o.course_id or "", o.course_slug or "", o.error_code or ""])
+    sys.stdout.flush()
+
+
 @contextlib.contextmanager
 def _stop_on_signals(stop: threading.Event):
     """Ctrl-C and SIGTERM finish the request in flight, then stop: both files still get written."""
     def handler(signum, frame):
         if not stop.is_set():
             print("\nStopping after the request in flight… (files will still be written)", file=sys.stderr)
+        else:
+            print("\nStill stopping: the results are being written so that no course id is lost…",
+                  file=sys.stderr)
         stop.set()
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -277,7 +321,7 @@ def _print_summary(validation, report, written, log_path, elapsed: float) -> Non
     if report.interrupted:
         print("Interrupted: rows not reached are marked not_attempted; run the same command to continue.")
     if report.stop_reason:
-        print(f"Stopped: {report.stop_reason}")
+        print(f"Stopped: {shown(report.stop_reason, 1000)}")
     print(f"{'status':<15}{'rows':>6}")
     for status in STATUSES:
         if report.count(status) or status == "created":
@@ -286,13 +330,13 @@ def _print_summary(validation, report, written, log_path, elapsed: float) -> Non
     if report.lookup_supported is False:
         print("Note: the server has no course lookup, so lost replies could not be reconciled automatically.")
     title_index = validation.columns.index_of("title")
-    shown = [o for o in report.outcomes if o.course_id][:5]
-    if shown:
+    first = [o for o in report.outcomes if o.course_id][:5]
+    if first:
         print("First courses:")
         cells = {n: c for n, c in validation.sheet.rows}
-        for o in shown:
+        for o in first:
             title = cells[o.row][title_index] if title_index is not None else ""
-            print(f"  row {o.row:<5} {o.status:<8} {o.course_id}  {title}")
+            print(f"  row {o.row:<5} {o.status:<8} {shown(o.course_id, 40)}  {shown(title or '', 60)}")
     if written.displaced:
         print(f"Warning: the results could not be written where asked ({written.fallback_reason}); "
               "they were written to the files below instead.")
