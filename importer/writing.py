@@ -10,6 +10,7 @@ Every file is written beside its target and renamed into place: a crash never le
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -128,8 +129,35 @@ class _Styles:
         return self._made[key]
 
 
+@functools.lru_cache(maxsize=1)
+def _worksheet_class():
+    """XlsxWriter's worksheet, with Excel's `_xHHHH_` escaping made exact. Excel (and
+    calamine) read `_x000B_` as the character U+000B, so a literal `_x000B_` typed in a cell
+    must be written with its underscore escaped (`_x005F_x000B_`). XlsxWriter does that
+    for each match it finds left to right, so in `_x0000_x0000_`, where two such patterns
+    share an underscore, the second is missed and read back as a NUL. Escaping every
+    underscore that starts a pattern (a lookahead, which sees overlaps) is exact; the
+    round-trip property test holds it to that."""
+    from xlsxwriter.worksheet import Worksheet
+
+    class ExactWorksheet(Worksheet):
+        @staticmethod
+        def _escape_control_characters(data):
+            if not isinstance(data, str):
+                return data
+            data = _LITERAL_ESCAPE.sub("_x005F_", data)
+            data = _XML_CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", data)
+            return data.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+
+    return ExactWorksheet
+
+
+_LITERAL_ESCAPE = re.compile("_(?=x[0-9a-fA-F]{4}_)")
+_XML_CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")
+
+
 def _write_sheet(workbook, table: Table, styles: _Styles) -> None:
-    sheet = workbook.add_worksheet(table.sheet_name[:31])
+    sheet = workbook.add_worksheet(table.sheet_name[:31], worksheet_class=_worksheet_class())
     sheet.freeze_panes(1, 0)
     for index, header in enumerate(table.headers):
         width = table.widths.get(index, min(max(len(str(header)) + 4, 12), 40))
@@ -246,5 +274,6 @@ def id_columns(columns) -> set[int]:
 
 
 def as_written(value, is_id: bool):
-    """Cells go back out as they came in; ids always as text so Excel cannot mangle them."""
-    return to_text(value) if is_id else value
+    """Cells go back out as they came in; an id typed as a number goes out as text (42, not
+    42.0), so that Excel cannot mangle it. Text is never touched, spaces included."""
+    return to_text(value) if is_id and not isinstance(value, str) else value
