@@ -166,12 +166,19 @@ def custom_field_value(value):
     if isinstance(value, float):
         return int(value) if value.is_integer() else value
     text = to_text(value)
-    if text is None:
-        return None
+    return None if text is None else typed_text(text)
+
+
+def typed_text(text: str):
+    """Trimmed, non-empty text as a custom field value: a plain number or TRUE/FALSE typed."""
+    first = text[0]
+    if first in "tTfF":
+        lowered = text.lower()
+        return lowered == "true" if lowered in ("true", "false") else text
+    if first != "-" and not first.isdigit():
+        return text
     if _INT_TEXT.match(text):
         return int(text)
-    if _FLOAT_TEXT.match(text):
+    if "." in text and _FLOAT_TEXT.match(text):
         return float(text)
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
     return text

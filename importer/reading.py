@@ -19,7 +19,6 @@ import os
 import re
 import stat
 import zipfile
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,9 +116,9 @@ class paused_gc:
 # --- CSV -------------------------------------------------------------------------------
 
 
-MAX_CSV_BYTES = 512 * 2**20  # ten times a million-row course sheet
+MAX_CSV_BYTES = 250 * 2**20  # a million-row course sheet is 160 MB (benchmarks P3)
 MAX_ROWS = 1_048_576  # Excel's own limit: a longer sheet could not be opened to fix it
-MAX_CELLS = 16_000_000  # filled cells held in memory at once (about 1 GiB)
+MAX_CELLS = 12_600_000  # Excel's 1,048,576 rows x 12 columns: the worst case stays under 1.5 GiB (H2)
 csv.field_size_limit(MAX_CSV_BYTES)  # a long description is a cell, not an error; the file size caps it
 
 
@@ -129,18 +128,14 @@ def _read_csv(path: Path) -> Sheet:
         raise FileUnusable(path, f"is {size / 2**20:,.0f} MB, more than any course sheet (the limit is "
                                  f"{MAX_CSV_BYTES // 2**20} MB); split it into several files")
     encoding, found = _survey_csv(path)
-    with path.open("r", encoding=encoding, newline="", errors="strict") as handle:
-        text = handle.read(65536)
-        handle.seek(0)
-        skip, delimiter = _find_delimiter(text)
-        if skip:
-            handle.readline()
-        try:
-            with paused_gc():
-                sheet = _csv_sheet(path, handle, encoding, delimiter, escaped=found["'"],
-                                   found_control=found["control"])
-        except UnicodeDecodeError as exc:  # only a UTF-16 file can get here: the survey checked the rest
-            raise FileUnusable(path, "starts like UTF-16 text but cannot be decoded") from exc
+    try:
+        with path.open("r", encoding=encoding, newline="") as handle:
+            skip, delimiter = _find_delimiter(handle.read(65536))
+        with paused_gc():
+            sheet = _csv_sheet(path, _csv_records(path, encoding, delimiter, skip), encoding, delimiter,
+                               escaped=found["'"], found_control=found["control"])
+    except UnicodeDecodeError as exc:  # only a UTF-16 file can get here: the survey checked the rest
+        raise FileUnusable(path, "starts like UTF-16 text but cannot be decoded") from exc
     sheet.invisible_marks = found["invisible"]
     return sheet
 
@@ -190,57 +185,63 @@ def _survey_csv(path: Path) -> tuple[str, dict]:
     return encoding or "utf-8", found
 
 
-def _csv_records(handle, delimiter: str, problems: list):
-    """(row number, record) for each record of the file, Excel's row numbers.
+def _csv_records(path: Path, encoding: str, delimiter: str, skip: int):
+    """(row number, record) for each record of the file, Excel's row numbers; the problems
+    found on the way are yielded as (row number, None, the line).
 
-    Parsed strictly, so that a quotation mark that opens a cell and never closes is found
-    instead of silently swallowing every row after it: that row is taken as its own line,
-    the quote as a plain character, marked as a problem, and reading goes on from the next
-    line. A quote in the middle of a cell (`a"b"c`), which Excel takes as it is, is read
-    as Excel reads it."""
-    pending: deque[str] = deque()
-    taken: list[str] = []
-
-    def lines():
-        while True:
-            if pending:
-                line = pending.popleft()
-            else:
-                line = handle.readline()
-                if not line:
-                    return
-            taken.append(line)
-            yield line
-
-    source = lines()
-    reader = csv.reader(source, delimiter=delimiter, strict=True)
-    number = 0  # Excel's row number: a `sep=` line above the header is not shown as a row
+    Read as Excel reads (a quote inside a cell, `a"b"c`, is taken as it is), with one
+    exception: a quotation mark that opens a cell and never closes would swallow every row
+    after it into that cell. The last record is where that shows (it runs to the end of the
+    file over several lines), so only it is checked, strictly; if the quote never closes,
+    its first line is taken as the row, the quote as a plain character, and reading goes on
+    from the next line."""
+    first_line = skip  # physical lines before the reader starts (a `sep=` line is not a row)
+    number = 0
     while True:
-        taken.clear()
-        try:
-            record = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
+        with path.open("r", encoding=encoding, newline="") as handle:
+            for _ in range(first_line):
+                handle.readline()
+            reader = csv.reader(handle, delimiter=delimiter)
+            last, last_start, before = None, 0, 0
+            for record in reader:
+                if last is not None:
+                    number += 1
+                    yield number, last, None
+                last, last_start, before = record, before, reader.line_num
+            if last is None:
+                return
+            if reader.line_num - last_start > 1 and _never_closes(path, encoding, delimiter, first_line + last_start):
+                line = _line_at(path, encoding, first_line + last_start)
+                number += 1
+                yield number, next(csv.reader([line], delimiter=delimiter, quoting=csv.QUOTE_NONE), [""]), line
+                first_line += last_start + 1
+                continue
             number += 1
-            lines_read = list(taken)
-            if "unexpected end of data" in str(exc):
-                record = next(csv.reader([lines_read[0]], delimiter=delimiter, quoting=csv.QUOTE_NONE))
-                problems.append((number, lines_read[0]))
-                pending.extendleft(reversed(lines_read[1:]))
-            else:
-                pending.extendleft(reversed(lines_read))
-                record = next(csv.reader(source, delimiter=delimiter, strict=False))
-            reader = csv.reader(source, delimiter=delimiter, strict=True)
-            yield number, record
-            continue
-        number += 1
-        yield number, record
+            yield number, last, None
+            return
 
 
-def _csv_sheet(path: Path, handle, encoding: str, delimiter: str, escaped: bool, found_control: bool = True) -> Sheet:
+def _never_closes(path: Path, encoding: str, delimiter: str, skip: int) -> bool:
+    with path.open("r", encoding=encoding, newline="") as handle:
+        for _ in range(skip):
+            handle.readline()
+        try:
+            for _ in csv.reader(handle, delimiter=delimiter, strict=True):
+                pass
+        except csv.Error as exc:
+            return "unexpected end of data" in str(exc)
+    return False
+
+
+def _line_at(path: Path, encoding: str, skip: int) -> str:
+    with path.open("r", encoding=encoding, newline="") as handle:
+        for _ in range(skip):
+            handle.readline()
+        return handle.readline()
+
+
+def _csv_sheet(path: Path, records, encoding: str, delimiter: str, escaped: bool, found_control: bool = True) -> Sheet:
     unclosed: list[tuple[int, str]] = []
-    records = _csv_records(handle, delimiter, unclosed)
     header_record = next(records, None)
     if header_record is None or not any(c.strip() for c in header_record[1]):
         raise FileUnusable(path, "is empty: the first row must hold the column headers")
@@ -249,7 +250,10 @@ def _csv_sheet(path: Path, handle, encoding: str, delimiter: str, escaped: bool,
     widest = width
     rows: list[tuple[int, list[Cell]]] = []
     filled = 0
-    for number, record in records:
+    shared: list[tuple[int, dict]] = []
+    for number, record, stray_quote in records:
+        if stray_quote is not None:
+            unclosed.append((number, stray_quote))
         # Inline rather than a function per cell: this loop sees every cell of the file.
         if len(record) != width:
             if len(record) > width and any(c.strip() for c in record[width:]):
@@ -263,8 +267,15 @@ def _csv_sheet(path: Path, handle, encoding: str, delimiter: str, escaped: bool,
         cells: list[Cell] = [c or None for c in record]
         if escaped:
             cells = [_unescape(c) if c and c[0] == "'" else c for c in cells]
+        if shared:
+            for index, cache in shared:
+                value = cells[index]
+                if value is not None:
+                    cells[index] = cache.setdefault(value, value)
         rows.append((number, cells))
         filled += len(cells)
+        if len(rows) % SHARING_CHECK == 0:
+            shared = _choose_shared_columns(rows, shared, width)
         if len(rows) >= MAX_ROWS or filled > MAX_CELLS:
             raise FileUnusable(path, f"has more than {len(rows):,} rows ({filled:,} cells), more than Excel or any "
                                      "course sheet holds; split it into several files")
@@ -307,6 +318,25 @@ def control_characters(sheet: Sheet) -> list[CellProblem]:
                                          f"{hit.start() + 1}: delete it (it comes with text copied from some "
                                          "programs)"))
     return found
+
+
+SHARING_CHECK = 2_000  # rows between looks at which columns repeat their values
+SHARED_MAX = 5_000  # distinct values a shared column may have before it stops being shared
+
+
+def _choose_shared_columns(rows: list, shared: list, width: int) -> list[tuple[int, dict]]:
+    """Columns whose values repeat (course type, status, tags, authors…) hold one string per
+    distinct value instead of one per cell: at a million rows that is a third of the memory.
+    Chosen from the rows read so far; a column that turns out to vary stops being shared."""
+    if len(rows) == SHARING_CHECK:
+        sample = rows[-SHARING_CHECK:]
+        chosen = []
+        for index in range(width):
+            distinct = {cells[index] for _, cells in sample if index < len(cells)}
+            if len(distinct) <= SHARING_CHECK // 10:
+                chosen.append((index, {v: v for v in distinct if v is not None}))
+        return chosen
+    return [(index, cache) for index, cache in shared if len(cache) <= SHARED_MAX]
 
 
 def _quoted_cell(line: str, delimiter: str) -> int:

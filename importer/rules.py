@@ -26,6 +26,7 @@ from .normalizing import (
     split_authors,
     split_tags,
     to_text,
+    typed_text,
 )
 
 EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number; the rest become zeros
@@ -140,6 +141,10 @@ def _custom(raw):
     return custom_field_value(raw), OK
 
 
+def _custom_text(text):
+    return typed_text(text), OK
+
+
 RULES: dict[str, Rule] = {
     "title": Rule(_title, distinct_values=True),
     "courseType": Rule(_enum("courseType")),
@@ -152,7 +157,7 @@ RULES: dict[str, Rule] = {
     "isFree": Rule(_yes_no, _yes_no),
     "source": Rule(_as_is),
 }
-CUSTOM_FIELD = Rule(_custom, _custom)
+CUSTOM_FIELD = Rule(_custom_text, _custom)
 
 
 def run_rule(rule: Rule, column, numbers: list[int], name: str, found: dict, *, all_text: bool | None = None,
@@ -171,7 +176,12 @@ def run_rule(rule: Rule, column, numbers: list[int], name: str, found: dict, *, 
         return [value for value, _ in outcomes]
     if all_text:
         keys = _trimmed(column, invisible_marks)
-        outcomes = {text: rule.text(text) for text in dict.fromkeys(keys) if text is not None}
+        distinct = dict.fromkeys(keys)
+        if len(distinct) > len(keys) // 2:  # mostly distinct after all: remembering costs more than it saves
+            del distinct
+            return run_rule(Rule(rule.text, rule.typed, distinct_values=True), keys, numbers, name, found,
+                            all_text=True, invisible_marks=False)
+        outcomes = {text: rule.text(text) for text in distinct if text is not None}
     else:  # 1 == True and 0.0 == -0.0 in a dict: type and repr keep such cells apart
         keys = [raw if raw is None or type(raw) is str else (type(raw), repr(raw)) for raw in column]
         outcomes = {key: rule.cell(raw) for key, raw in dict(zip(keys, column, strict=True)).items()}

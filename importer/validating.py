@@ -24,14 +24,23 @@ NO_ISSUES: tuple = ()  # shared by every row without problems: 100,000 empty lis
 
 
 @dataclass(slots=True)
+class Values:
+    """The clean values of every row, kept by column: one list per field, shared by all rows
+    (a tuple per row would cost a seventh of the memory of a million-row validation)."""
+
+    names: tuple[str, ...]  # the API fields present in the sheet, in the guide's order
+    columns: tuple[list, ...]  # their values, by row position (None: empty)
+    custom_keys: tuple[str, ...] = ()
+    custom_columns: tuple[list, ...] = ()
+
+
+@dataclass(slots=True)
 class RowResult:
     row: int  # Excel row number
     cells: list  # the raw cells, aligned with the sheet's headers
     issues: list[Issue] | tuple  # NO_ISSUES when there are none
-    names: tuple[str, ...]  # the API fields present in the sheet, in the guide's order
-    values: tuple  # their values in this row (None: empty)
-    custom_keys: tuple[str, ...] = ()
-    custom_values: tuple = ()
+    values: Values
+    index: int  # this row's position in `values`
     _payload: dict | None = None
 
     @property
@@ -39,8 +48,10 @@ class RowResult:
         """The exact JSON body of this row's POST; empty cells are left out (server defaults).
         Built on first use: validating a large file never needs most of them."""
         if self._payload is None:
-            payload = {k: v for k, v in zip(self.names, self.values, strict=True) if v is not None}
-            custom = {k: v for k, v in zip(self.custom_keys, self.custom_values, strict=True) if v is not None}
+            i, values = self.index, self.values
+            payload = {k: c[i] for k, c in zip(values.names, values.columns, strict=True) if c[i] is not None}
+            custom = {k: c[i] for k, c in zip(values.custom_keys, values.custom_columns, strict=True)
+                      if c[i] is not None}
             if custom:
                 payload["customFields"] = custom
             self._payload = payload
@@ -144,14 +155,9 @@ def _normalize_rows(sheet: Sheet, columns: ColumnMap) -> list[RowResult]:
     if sheet.problems:
         _add_file_problems(sheet, columns, numbers, found)
 
-    names = tuple(standard)
-    custom_keys = tuple(custom)
-    standard_rows = zip(*standard.values(), strict=True)
-    custom_rows = zip(*custom.values(), strict=True) if custom else None
-    rows = [RowResult(number, cells, found.get(index, NO_ISSUES), names, values,
-                      custom_keys, next(custom_rows) if custom_rows is not None else ())
-            for index, ((number, cells), values) in enumerate(zip(sheet.rows, standard_rows, strict=True))]
-    return rows
+    values = Values(tuple(standard), tuple(standard.values()), tuple(custom), tuple(custom.values()))
+    return [RowResult(number, cells, found.get(index, NO_ISSUES), values, index)
+            for index, (number, cells) in enumerate(sheet.rows)]
 
 
 def _add_file_problems(sheet: Sheet, columns: ColumnMap, numbers: list[int], found: dict) -> None:
