@@ -196,10 +196,13 @@ def test_ctrl_c_and_sigterm_again_and_again_never_lose_the_results(tmp_path):
         wait_until(lambda: len(sandbox.store.all()) >= 3, timeout=60, what="three courses created")
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGINT, signal.SIGINT):
             process.send_signal(sig)
-            time.sleep(0.05)
+            time.sleep(0.005)
         out, err = process.communicate(timeout=60)
         done = subprocess.CompletedProcess(command, process.returncode, out, err)
-        assert done.returncode == 130, out + err
+        # 130; or, when a late signal lands after the files are written and the summary
+        # printed, while the interpreter shuts down (its handlers are then the system's),
+        # the plain death by that signal: the files are whole either way.
+        assert done.returncode == 130 or (done.returncode < 0 and "Results:" in out), out + err
         assert_nothing_lost(done, type("S", (), {"courses": sandbox.store.all()}), source, before)
 
 
