@@ -131,13 +131,20 @@ class _Styles:
 
 @functools.lru_cache(maxsize=1)
 def _worksheet_class():
-    """XlsxWriter's worksheet, with Excel's `_xHHHH_` escaping made exact. Excel (and
-    calamine) read `_x000B_` as the character U+000B, so a literal `_x000B_` typed in a cell
-    must be written with its underscore escaped (`_x005F_x000B_`). XlsxWriter does that
-    for each match it finds left to right, so in `_x0000_x0000_`, where two such patterns
-    share an underscore, the second is missed and read back as a NUL. Escaping every
-    underscore that starts a pattern (a lookahead, which sees overlaps) is exact; the
-    round-trip property test holds it to that."""
+    """XlsxWriter's worksheet, with two changes (the round-trip property test and the
+    workbook tests hold them to what they promise):
+
+    - Excel's `_xHHHH_` escaping made exact. Excel (and calamine) read `_x000B_` as the
+      character U+000B, so a literal `_x000B_` typed in a cell must be written with its
+      underscore escaped (`_x005F_x000B_`). XlsxWriter does that for each match it finds
+      left to right, so in `_x0000_x0000_`, where two patterns share an underscore, the
+      second came back as a NUL; a lookahead sees the overlaps. And a text that starts
+      with `<r>` and ends with `</r>` would be written as raw XML (XlsxWriter's rich-text
+      shortcut): its first `<` is escaped as `_x003C_`, which reads back as `<`.
+    - `write_text_row`: a row of plain text cells written as XML in one piece. Going
+      through XlsxWriter's per-cell calls costs about 10 µs a cell, most of the time of
+      a 100,000-row workbook (benchmarks P1); rows with marks or other types still do.
+    """
     from xlsxwriter.worksheet import Worksheet
 
     class ExactWorksheet(Worksheet):
@@ -145,11 +152,48 @@ def _worksheet_class():
         def _escape_control_characters(data):
             if not isinstance(data, str):
                 return data
-            data = _LITERAL_ESCAPE.sub("_x005F_", data)
-            data = _XML_CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", data)
-            return data.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+            if "_x" in data or _XML_CONTROL.search(data):
+                data = _LITERAL_ESCAPE.sub("_x005F_", data)
+                data = _XML_CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", data)
+            if "\ufffe" in data or "\uffff" in data:
+                data = data.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+            if data.startswith("<r>") and data.endswith("</r>"):
+                data = "_x003C_" + data[1:]
+            return data
+
+        def write_text_row(self, row: int, texts: list, styles: list[str]) -> None:
+            """Cells of text (or None) of one row, after any earlier row: `styles` holds each
+            column's ` s="N"` attribute, or "" (what XlsxWriter gives a cell from its column)."""
+            if row > self.previous_row:
+                self._write_single_row(row)  # flushes an earlier row still held by XlsxWriter
+            last = len(texts) - 1
+            while last >= 0 and texts[last] is None:
+                last -= 1
+            if last < 0 or self._check_dimensions(row, 0) or self._check_dimensions(row, last):
+                return
+            number = row + 1
+            parts = [f'<row r="{number}">']
+            escape = self._escape_control_characters
+            for column, text in enumerate(texts):
+                if text is None:
+                    continue
+                text = escape(text)
+                space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
+                if "&" in text or "<" in text or ">" in text:
+                    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                parts.append(f'<c r="{_letters(column)}{number}"{styles[column]} t="inlineStr">'
+                             f"<is><t{space}>{text}</t></is></c>")
+            parts.append("</row>")
+            self.fh.write("".join(parts))
 
     return ExactWorksheet
+
+
+@functools.lru_cache(maxsize=2048)
+def _letters(column: int) -> str:
+    from .issues import column_letter
+
+    return column_letter(column)
 
 
 _LITERAL_ESCAPE = re.compile("_(?=x[0-9a-fA-F]{4}_)")
@@ -166,9 +210,18 @@ def _write_sheet(workbook, table: Table, styles: _Styles) -> None:
     for column_index, header in enumerate(table.headers):
         _write_cell(sheet, table, styles, 0, column_index, header, header_style)
     marks = table.marks
+    marked_rows = {row_index for row_index, _ in marks}
+    text_style = styles.get(text=True)
+    column_styles = [f' s="{text_style._get_xf_index()}"' if i in table.text_columns else ""
+                     for i in range(len(table.headers))]
+    short = EXCEL_CELL_LIMIT // 2  # shorter than this, a text fits a cell in any UTF-16 count
     for row_index, row in enumerate(table.rows, start=1):
+        if row_index not in marked_rows and len(row) <= len(column_styles) and \
+                all(value is None or (type(value) is str and len(value) < short) for value in row):
+            sheet.write_text_row(row_index, row, column_styles)  # most rows: short text, no marks
+            continue
         for column_index, value in enumerate(row):
-            mark = marks.get((row_index, column_index)) if marks else None
+            mark = marks.get((row_index, column_index))
             style = None
             if mark:
                 style = styles.get(fill=mark[0], text=column_index in table.text_columns)
@@ -187,7 +240,7 @@ def _write_cell(sheet, table: Table, styles: _Styles, row: int, column: int, val
         sheet.write_number(row, column, value, style)
     else:
         text = value if isinstance(value, str) else str(value)
-        if len(text) > EXCEL_CELL_LIMIT:
+        if excel_length(text) > EXCEL_CELL_LIMIT:
             if not table.shorten:
                 raise CellTooLong(table.sheet_name, row, _header_of(table, column), len(text))
             text = _shortened(text)
@@ -196,6 +249,13 @@ def _write_cell(sheet, table: Table, styles: _Styles, row: int, column: int, val
     if mark and mark[1]:
         note = mark[1] if len(mark[1]) <= 30_000 else mark[1][:30_000] + " …"
         sheet.write_comment(row, column, note, {"author": "importer", "width": 360, "height": 140})
+
+
+def excel_length(text: str) -> int:
+    """Characters as Excel counts them (UTF-16 units: an emoji is two)."""
+    if len(text) <= EXCEL_CELL_LIMIT // 2:
+        return len(text)
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _header_of(table: Table, column: int) -> str:
@@ -208,7 +268,10 @@ def _header_of(table: Table, column: int) -> str:
 def _shortened(text: str) -> str:
     """For a sheet that only shows values (the error report): cut, and say so in the cell."""
     note = f" … [cut here for Excel: the cell holds {len(text):,} characters; the input file has them all]"
-    return text[:EXCEL_CELL_LIMIT - len(note)] + note
+    kept = text[:EXCEL_CELL_LIMIT - len(note)]
+    while excel_length(kept) + len(note) > EXCEL_CELL_LIMIT:
+        kept = kept[:-(excel_length(kept) + len(note) - EXCEL_CELL_LIMIT)]
+    return kept + note
 
 
 def atomic_write(path, fill, *, encoding: str | None = "utf-8-sig") -> None:
