@@ -159,6 +159,21 @@ def test_reads_lookup_and_paging(client):
     assert client.get("/incoming/v2/ping").json() == {"valid": True}
 
 
+def test_an_update_moves_a_course_in_the_lookups_and_frees_its_old_values(client):
+    first = client.post(COURSES, json={"title": "Old", "courseType": "course", "externalId": "E1",
+                                       "slug": "old"}).json()
+    client.put(f"{COURSES}/{first['id']}", json={"title": "New", "slug": "new", "externalId": "E2"})
+    for key, old, new in (("title", "Old", "New"), ("slug", "old", "new"), ("externalId", "E1", "E2")):
+        assert client.get(COURSES, params={key: old}).json()["courses"] == []
+        assert [c["id"] for c in client.get(COURSES, params={key: new}).json()["courses"]] == [first["id"]]
+    # The old values are free again; the new ones are taken.
+    second = client.post(COURSES, json={"title": "Old", "courseType": "course", "externalId": "E1", "slug": "old"})
+    assert second.status_code == 201
+    assert client.post(COURSES, json={"title": "New", "courseType": "course"}).json()["code"] == "DUPLICATE_TITLE"
+    assert [c["id"] for c in client.get(COURSES, params={"perPage": 100}).json()["courses"]] == \
+        [first["id"], second.json()["id"]]
+
+
 def test_wrong_key_is_401_with_empty_body(sandbox):
     reply = httpx.get(sandbox.base_url + "/incoming/v2/ping", headers={"Authorization": "Bearer wrong"})
     assert reply.status_code == 401 and reply.content == b""

@@ -244,9 +244,11 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "INVALID_FIELD_VALUE", "Invalid cursor or perPage.") from None
         if not 1 <= per_page <= 100:
             raise ApiError(400, "INVALID_FIELD_VALUE", "perPage must be between 1 and 100.")
-        matches = store.find(**criteria) if criteria else store.all()
-        page = matches[start:start + per_page]
-        has_more = start + per_page < len(matches)
+        if criteria:
+            matches = store.find(**criteria)
+            page, has_more = matches[start:start + per_page], start + per_page < len(matches)
+        else:
+            page, has_more = store.page(start, per_page)
         cursor = base64.urlsafe_b64encode(str(start + per_page).encode()).decode() if has_more else None
         return {"courses": page, "pageInfo": {"cursor": cursor, "hasMore": has_more}}
 

@@ -41,9 +41,16 @@ COURSE_KEYS = ("id", "title", "slug", "courseType", "publishedStatus", "descript
                "externalId", "isFree", "source", "customFields", "createdAt", "updatedAt")
 
 
+UNIQUE_KEYS = ("title", "slug", "externalId")
+
+
 class CourseStore:
     """Courses in memory, in creation order, optionally journaled to a JSON-lines file so a
-    rehearsal survives a restart. Thread-safe: the server handles requests concurrently."""
+    rehearsal survives a restart. Thread-safe: the server handles requests concurrently.
+
+    Each unique field has an index (value -> id), and the creation order is a list, so a
+    create, an update, a lookup and a list page take the same time with 50,000 courses
+    stored as with none: a rehearsal measures the importer, not the sandbox."""
 
     def __init__(self, *, custom_fields: list[str] | None = None, data: Path | None = None,
                  seed: int | None = None):
@@ -52,6 +59,8 @@ class CourseStore:
         self._ids = random.Random(seed)
         self._lock = threading.RLock()
         self.courses: dict[str, dict] = {}
+        self._order: list[str] = []  # ids in creation order
+        self._index: dict[str, dict] = {key: {} for key in UNIQUE_KEYS}
         if self.data and self.data.exists():
             self._load()
 
@@ -64,7 +73,7 @@ class CourseStore:
                     course = json.loads(line)
                 except json.JSONDecodeError:
                     continue  # a line cut short by a crash mid-write: the previous state stands
-                self.courses[course["id"]] = course
+                self._put(course)
 
     def _persist(self, course: dict) -> None:
         if self.data:
@@ -83,12 +92,37 @@ class CourseStore:
 
     def find(self, **criteria) -> list[dict]:
         with self._lock:
-            courses = list(self.courses.values())
+            indexed = next((k for k in criteria if k in self._index), None)
+            if indexed is None:
+                courses = list(self.courses.values())
+            else:
+                found = self._index[indexed].get(criteria[indexed])
+                courses = [self.courses[found]] if found else []
         return [c for c in courses if all(c.get(k) == v for k, v in criteria.items())]
 
     def all(self) -> list[dict]:
         with self._lock:
-            return list(self.courses.values())
+            return [self.courses[i] for i in self._order]
+
+    def page(self, start: int, count: int) -> tuple[list[dict], bool]:
+        """Courses `start` to `start + count` in creation order, and whether more follow."""
+        with self._lock:
+            ids = self._order[start:start + count]
+            return [self.courses[i] for i in ids], start + count < len(self._order)
+
+    def _put(self, course: dict) -> None:
+        """Store (or replace) a course and keep the indexes true. Under the lock."""
+        previous = self.courses.get(course["id"])
+        if previous is None:
+            self._order.append(course["id"])
+        else:
+            for key in UNIQUE_KEYS:
+                if previous.get(key) is not None and self._index[key].get(previous[key]) == previous["id"]:
+                    del self._index[key][previous[key]]
+        self.courses[course["id"]] = course
+        for key in UNIQUE_KEYS:
+            if course.get(key) is not None:
+                self._index[key][course[key]] = course["id"]
 
     # --- writes ---
 
@@ -114,7 +148,7 @@ class CourseStore:
                 "isFree": values.get("isFree", False), "source": values.get("source"),
                 "customFields": values.get("customFields", {}), "createdAt": stamp, "updatedAt": stamp,
             }
-            self.courses[course["id"]] = course
+            self._put(course)
             self._persist(course)
             return course
 
@@ -130,7 +164,7 @@ class CourseStore:
             self._check_unique(values, course_id)
             course.update(values)
             course["updatedAt"] = now_iso()
-            self.courses[course_id] = course
+            self._put(course)
             self._persist(course)
             return course
 
@@ -142,19 +176,22 @@ class CourseStore:
 
     def _free_slug(self, title: str) -> str:
         base = fields.slugify(title) or "course"
-        taken = {c["slug"] for c in self.courses.values()}
+        taken = self._index["slug"]
         slug, n = base, 2
         while slug in taken:
             slug, n = f"{base}-{n}", n + 1
         return slug
 
     def _check_unique(self, values: dict, own_id: str | None) -> None:
-        others = [c for c in self.courses.values() if c["id"] != own_id]
-        if "title" in values and any(c["title"] == values["title"] for c in others):
+        def taken(key: str) -> bool:
+            holder = self._index[key].get(values[key])
+            return holder is not None and holder != own_id
+
+        if "title" in values and taken("title"):
             raise ApiError(422, "DUPLICATE_TITLE", f"A course with title '{values['title']}' already exists.")
-        if values.get("slug") and any(c["slug"] == values["slug"] for c in others):
+        if values.get("slug") and taken("slug"):
             raise ApiError(422, "DUPLICATE_SLUG", f"A course with slug '{values['slug']}' already exists.")
-        if values.get("externalId") is not None and any(c.get("externalId") == values["externalId"] for c in others):
+        if values.get("externalId") is not None and taken("externalId"):
             raise ApiError(422, "DUPLICATE_EXTERNAL_ID",
                            f"A course with externalId '{values['externalId']}' already exists.")
 
