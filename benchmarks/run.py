@@ -10,6 +10,13 @@ to the two reference loops a user might write instead (naive_loop.py, fixed_slee
     S4  S1 with 5 % drop-after-store and 5 % 503
     V1  importer validate on a 100,000-row CSV, against pandas.read_csv
     V2  importer validate on a 50,000-row XLSX, against pandas.read_excel (openpyxl)
+    P1  validate, 100,000 rows, 20 % invalid: the XLSX error report against a CSV report
+    P2  validate, 100,000 rows, all invalid, XLSX report: peak memory
+    P3  validate of a 1,000,000-row CSV: peak memory, and time against pandas.read_csv
+    P4  the sandbox with 50,000 courses stored: requests per second, against an empty one
+    H1  peak memory of validate on hostile workbooks (one cell at XFD1048576, a 700 MB zip
+        bomb) and on the largest sheet extent accepted
+    H2  peak memory of validate on the worst CSV accepted (1,000,000 rows of unique values)
 """
 
 from __future__ import annotations
@@ -186,11 +193,15 @@ def scenario_v1(work: Path) -> dict:
                         ("peak RSS", f"{rss['mib']:.0f} MiB", "≤ 1 GiB", rss["mib"] <= 1024)]}
 
 
-_RSS_PROBE = """
-import json, resource, sys
+# A child's ru_maxrss starts at its parent's size at fork and survives exec; VmHWM belongs
+# to the new program alone.
+_PEAK = "int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) / 1024"
+
+_RSS_PROBE = f"""
+import json, re, sys
 from importer.validating import validate_file
 validate_file(sys.argv[1])
-print(json.dumps({"mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({{"mib": {_PEAK}}}))
 """
 
 _INPROCESS_CSV = """
@@ -231,7 +242,140 @@ def scenario_v2(work: Path) -> dict:
                          importer / pandas < 1.0)]}
 
 
-SCENARIOS = ("S1", "S2", "S3", "S4", "V1", "V2")
+def write_marked_csv(path: Path, rows: int, bad_every: int) -> Path:
+    """The V1 catalogue with every `bad_every`-th row's Course Type wrong."""
+    types = ["course", "Video", "Learning Path", "article", "SCORM"]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Title *", "Course Type *", "Slug", "Description", "Published Status", "Authors", "Tags",
+                         "External ID", "Is Free", "Source", "customFields.difficulty", "customFields.hours"])
+        for i in range(rows):
+            writer.writerow([f"Course {i} on topic {i % 97}", "nope" if i % bad_every == 0 else types[i % 5],
+                             f"course-{i}", f"<p>About course {i}</p>", "draft", "Jane Doe; Smith, John",
+                             f"t{i % 10}, api", f"EXT-{i:07}", ["yes", "no"][i % 2], "internal", "beginner",
+                             str(i % 9)])
+    return path
+
+
+_CLI_PEAK = f"""
+import json, re, sys
+from importer.cli import main
+code = main(sys.argv[1:])
+print(json.dumps({{"exit": code, "mib": {_PEAK}}}))
+"""
+
+
+def cli_peak(*args: str) -> dict:
+    """One CLI run in a fresh process: its exit code and its own peak RSS."""
+    done = subprocess.run([PY, "-c", _CLI_PEAK, *args], capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def scenario_p1(work: Path) -> dict:
+    source = write_marked_csv(work / "p1.csv", 100_000, 5)
+    report_csv = work / "p1.report.csv"
+    xlsx, plain = best_of(2, [PY, "-m", "importer", "validate", str(source)],
+                          [PY, "-m", "importer", "validate", str(source), "--report", str(report_csv)])
+    return {"id": "P1", "xlsx_s": xlsx, "csv_s": plain,
+            "figures": [("XLSX report ÷ CSV report (whole commands)", xlsx / plain, "≤ 8", xlsx / plain <= 8),
+                        ("with the XLSX report", f"{xlsx:.1f} s", "printed", None)]}
+
+
+def scenario_p2(work: Path) -> dict:
+    source = write_marked_csv(work / "p2.csv", 100_000, 1)
+    peak = cli_peak("validate", str(source))
+    return {"id": "P2", "peak_rss_mib": peak["mib"],
+            "figures": [("peak RSS, every row invalid, XLSX report", f"{peak['mib']:.0f} MiB", "≤ 400 MiB",
+                         peak["mib"] <= 400)]}
+
+
+def scenario_p3(work: Path) -> dict:
+    source = write_big_csv(work / "p3.csv", 1_000_000)
+    importer, pandas = best_of(2, [PY, "-m", "importer", "validate", str(source)],
+                               [PY, "-c", "import sys, pandas; pandas.read_csv(sys.argv[1], dtype=str, "
+                                "keep_default_na=False)", str(source)])
+    peak = cli_peak("validate", str(source))
+    return {"id": "P3", "importer_s": importer, "pandas_s": pandas, "peak_rss_mib": peak["mib"],
+            "figures": [("1M rows: elapsed ÷ pandas.read_csv", importer / pandas, "≤ 5", importer / pandas <= 5),
+                        ("1M rows: peak RSS", f"{peak['mib']:.0f} MiB", "≤ 1 GiB", peak["mib"] <= 1024)]}
+
+
+def _requests_per_second(sandbox: Sandbox, label: str, n: int = 200) -> float:
+    """Creates, then updates, lookups by each unique field and list pages, one at a time."""
+    import httpx
+
+    started = time.perf_counter()
+    with httpx.Client(base_url=sandbox.base_url, headers=sandbox.auth_headers) as client:
+        ids = []
+        for i in range(n):
+            reply = client.post("/incoming/v2/courses", json={"title": f"{label} {i}", "courseType": "course",
+                                                              "externalId": f"{label}-{i}"})
+            ids.append(reply.json()["id"])
+        for i, course_id in enumerate(ids):
+            client.put(f"/incoming/v2/courses/{course_id}", json={"description": f"v{i}"})
+        for i in range(n):
+            for key, value in (("externalId", f"{label}-{i}"), ("slug", f"{label.lower()}-{i}"),
+                               ("title", f"{label} {i}")):
+                assert client.get("/incoming/v2/courses", params={key: value}).json()["courses"]
+        cursor = None
+        for _ in range(n // 2):
+            page = client.get("/incoming/v2/courses", params={"perPage": 100, **({"cursor": cursor} if cursor
+                                                                                   else {})}).json()
+            cursor = page["pageInfo"]["cursor"]
+    requests = n * 5 + n // 2
+    return requests / (time.perf_counter() - started)
+
+
+def scenario_p4(work: Path) -> dict:
+    with Sandbox(rate_limit=10**9, rate_window=1, api_key=KEY) as empty:
+        empty_rate = _requests_per_second(empty, "Empty")
+    with Sandbox(rate_limit=10**9, rate_window=1, api_key=KEY) as full:
+        for i in range(50_000):
+            full.store.create({"title": f"Stored {i}", "courseType": "course", "externalId": f"S-{i}"})
+        full_rate = _requests_per_second(full, "Full")
+    return {"id": "P4", "empty_rps": empty_rate, "full_rps": full_rate,
+            "figures": [("requests/s with 50,000 courses stored", f"{full_rate:.0f}", "≥ 200", full_rate >= 200),
+                        ("÷ requests/s when empty", full_rate / empty_rate, "printed", None)]}
+
+
+def scenario_h1(work: Path) -> dict:
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    import xlsxwriter
+    from hostile_files import far_cell_workbook, zip_bomb_workbook
+
+    widest = work / "h1-widest.xlsx"  # the largest extent accepted: 9 columns down to row 1,048,576
+    workbook = xlsxwriter.Workbook(str(widest))
+    sheet = workbook.add_worksheet("Courses")
+    sheet.write_row(0, 0, ["Title", "Course Type"])
+    sheet.write_row(1, 0, ["A course", "course"])
+    sheet.write_string(1_048_575, 8, "a stray cell")
+    workbook.close()
+    figures = []
+    for label, path in (("one cell at XFD1048576", far_cell_workbook(work / "h1-far.xlsx")),
+                        ("a 700 MB zip bomb", zip_bomb_workbook(work / "h1-bomb.xlsx")),
+                        ("9 columns to row 1,048,576 (accepted)", widest)):
+        peak = cli_peak("validate", str(path), "--report", str(work / "h1.report.csv"))
+        figures.append((f"peak RSS, {label} (exit {peak['exit']})", f"{peak['mib']:.0f} MiB", "≤ 1.5 GiB",
+                        peak["mib"] <= 1536))
+    return {"id": "H1", "figures": figures}
+
+
+def scenario_h2(work: Path) -> dict:
+    import random
+
+    rng = random.Random(1)
+    source = work / "h2.csv"
+    with source.open("w", encoding="utf-8") as handle:
+        handle.write(",".join(["Title", "Course Type"] + [f"customFields.k{i}" for i in range(10)]) + "\n")
+        for r in range(1_000_000):
+            cells = (f"{r:08d}{c:02d}{''.join(rng.choices('abcdefghij', k=8))}" for c in range(10))
+            handle.write(f"T{r:019d},course," + ",".join(cells) + "\n")
+    peak = cli_peak("validate", str(source), "--report", str(work / "h2.report.csv"))
+    return {"id": "H2", "figures": [("peak RSS, 1M rows x 12 unique cells", f"{peak['mib']:.0f} MiB", "≤ 1.5 GiB",
+                                     peak["mib"] <= 1536)]}
+
+
+SCENARIOS = ("S1", "S2", "S3", "S4", "V1", "V2", "P1", "P2", "P3", "P4", "H1", "H2")
 
 
 def main() -> int:
