@@ -154,14 +154,16 @@ def child_peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
-def write_big_csv(path: Path, rows: int) -> Path:
+def write_big_csv(path: Path, rows: int, bad_every: int = 0) -> Path:
+    """The V1 catalogue; with `bad_every`, every such row's Course Type is wrong."""
     types = ["course", "Video", "Learning Path", "article", "SCORM"]
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["Title *", "Course Type *", "Slug", "Description", "Published Status", "Authors", "Tags",
                          "External ID", "Is Free", "Source", "customFields.difficulty", "customFields.hours"])
         for i in range(rows):
-            writer.writerow([f"Course {i} on topic {i % 97}", types[i % 5], f"course-{i}",
+            kind = "nope" if bad_every and i % bad_every == 0 else types[i % 5]
+            writer.writerow([f"Course {i} on topic {i % 97}", kind, f"course-{i}",
                              f"<p>About course {i}</p>", "draft", "Jane Doe; Smith, John", f"t{i % 10}, api, Basics",
                              f"EXT-{i:07}", ["yes", "no"][i % 2], "internal", "beginner", str(i % 9)])
     return path
@@ -242,21 +244,6 @@ def scenario_v2(work: Path) -> dict:
                          importer / pandas < 1.0)]}
 
 
-def write_marked_csv(path: Path, rows: int, bad_every: int) -> Path:
-    """The V1 catalogue with every `bad_every`-th row's Course Type wrong."""
-    types = ["course", "Video", "Learning Path", "article", "SCORM"]
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["Title *", "Course Type *", "Slug", "Description", "Published Status", "Authors", "Tags",
-                         "External ID", "Is Free", "Source", "customFields.difficulty", "customFields.hours"])
-        for i in range(rows):
-            writer.writerow([f"Course {i} on topic {i % 97}", "nope" if i % bad_every == 0 else types[i % 5],
-                             f"course-{i}", f"<p>About course {i}</p>", "draft", "Jane Doe; Smith, John",
-                             f"t{i % 10}, api", f"EXT-{i:07}", ["yes", "no"][i % 2], "internal", "beginner",
-                             str(i % 9)])
-    return path
-
-
 _CLI_PEAK = f"""
 import json, re, sys
 from importer.cli import main
@@ -272,7 +259,7 @@ def cli_peak(*args: str) -> dict:
 
 
 def scenario_p1(work: Path) -> dict:
-    source = write_marked_csv(work / "p1.csv", 100_000, 5)
+    source = write_big_csv(work / "p1.csv", 100_000, bad_every=5)
     report_csv = work / "p1.report.csv"
     xlsx, plain = best_of(2, [PY, "-m", "importer", "validate", str(source)],
                           [PY, "-m", "importer", "validate", str(source), "--report", str(report_csv)])
@@ -282,7 +269,7 @@ def scenario_p1(work: Path) -> dict:
 
 
 def scenario_p2(work: Path) -> dict:
-    source = write_marked_csv(work / "p2.csv", 100_000, 1)
+    source = write_big_csv(work / "p2.csv", 100_000, bad_every=1)
     peak = cli_peak("validate", str(source))
     return {"id": "P2", "peak_rss_mib": peak["mib"],
             "figures": [("peak RSS, every row invalid, XLSX report", f"{peak['mib']:.0f} MiB", "≤ 400 MiB",

@@ -2,12 +2,15 @@
 
 The pipeline, one module a stage:
 
-    reading      XLSX / CSV  ->  Sheet (cells as typed, Excel row numbers)
+    reading      XLSX / CSV  ->  Sheet (cells as typed, Excel row numbers; xlsx_guard first)
     normalizing  headers -> API fields, cells -> API values (rules: one rule per field)
     validating   Sheet -> ValidationResult (payloads, issues)   <- validate_file()
-    creating     valid rows -> POST, paced, retried, journaled  (applying.Importer)
+    catalogue    what the platform holds for those rows
+    planning     each row against it -> create / update / unchanged / conflict / invalid
+    applying     the plan -> POST / PUT, paced, retried, journaled  (applying.Importer)
     reporting    the error report and payloads of a validation
-    results      the results sheet and failures file of a run
+    results      the results sheet (with its Run and Changes sheets) and failures file of a run
+    undoing      a run taken back, from its results file
 
 `writing` writes every file (nothing becomes a formula); `api` owns the HTTP contract;
 `sandbox` is a local stand-in for the platform.

@@ -179,6 +179,10 @@ class CoursesAPI:
         """`PUT /courses/{id}` with only the fields that change (guide: the others stay)."""
         return self._send("PUT", f"{COURSES_PATH}/{quote(course_id, safe='')}", json=changes)
 
+    def get(self, course_id: str) -> Reply:
+        """`GET /courses/{id}`: the course, or 404."""
+        return self._send("GET", f"{COURSES_PATH}/{quote(course_id, safe='')}")
+
     def find(self, field_name: str, value: str) -> Reply:
         """`GET /courses?externalId=X` (or slug, title): `body["courses"]` lists the matches."""
         return self._send("GET", COURSES_PATH, params={field_name: value})

@@ -171,6 +171,68 @@ class Importer:
         return RowOutcome(result.row, status, course.get("id"), course.get("slug"), error_code=action.code,
                           error_message=action.message, changes=action.changes)
 
+    # --- undo (see `undoing`) ---
+
+    def read_courses(self, course_ids: list[str]) -> dict[str, dict | None]:
+        """The current state of these courses (None: not on the platform). One GET each for
+        up to 100; for more, list pages (100 courses a request) until all are found, then a
+        GET for any still missing."""
+        wanted = set(course_ids)
+        found: dict[str, dict | None] = {}
+        if len(wanted) > 100:
+            cursor, pages = None, 0
+            while wanted - found.keys() and pages < len(wanted):
+                reply = self._with_retries(lambda c=cursor: self.api.list_page(c), row=None)
+                pages += 1
+                if reply.kind != "ok" or not isinstance(reply.body, dict):
+                    break
+                for course in reply.body.get("courses") or []:
+                    if isinstance(course, dict) and course.get("id") in wanted:
+                        found[course["id"]] = course
+                page = reply.body.get("pageInfo") or {}
+                if not page.get("hasMore"):
+                    break
+                cursor = page.get("cursor")
+        for course_id in sorted(wanted - found.keys()):
+            reply = self._with_retries(lambda i=course_id: self.api.get(i), row=None)
+            if reply.status == 404:
+                found[course_id] = None
+            elif reply.kind == "ok" and isinstance(reply.body, dict):
+                found[course_id] = reply.body
+            else:
+                raise TargetError(f"could not read course {course_id} from {self.target} ({reply.message}); "
+                                  "nothing was changed")
+        return found
+
+    def undo(self, actions) -> tuple[dict, bool]:
+        """Send each restore or archive (a PUT of the fields it names), paced and retried like
+        any write. Returns ({course id: (status, message)}, interrupted)."""
+        from . import undoing
+
+        done: dict[str, tuple[str, str]] = {}
+        writes = [a for a in actions if a.kind in undoing.WRITES]
+        self.progress.start(len(writes))
+        interrupted = False
+        try:
+            for action in writes:
+                if self.stop.is_set():
+                    raise Interrupted
+                reply = self._with_retries(lambda a=action: self.api.update(a.course_id, a.body), row=action.row)
+                if reply.kind == "auth":
+                    raise BadKey(f"the API key was refused (HTTP {reply.status}); the key may have been revoked")
+                status = ("restored" if action.kind == undoing.RESTORE else "archived") if reply.kind == "ok" \
+                    else FAILED
+                done[action.course_id] = (status, action.message if reply.kind == "ok" else reply.message)
+                self.progress.row_done(RowOutcome(action.row, status, action.course_id))
+        except Interrupted:
+            interrupted = True
+        except TargetError as exc:
+            for action in writes:
+                done.setdefault(action.course_id, (NOT_ATTEMPTED, f"the undo stopped before this course: {exc}"))
+        finally:
+            self.progress.close()
+        return done, interrupted
+
     # --- one row ---
 
     def update_row(self, result: RowResult, action: Action) -> RowOutcome:

@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_sandbox_parser(commands)
     from .run_cli import add_run_parsers
     add_run_parsers(commands, _add_input_options)
+    from .undo_cli import add_undo_parser
+    add_undo_parser(commands)
 
     return parser
 

@@ -7,6 +7,7 @@ itself a results or failures file, its old copies of those columns are replaced.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,11 @@ from .outcomes import FAILURE_STATUSES, RunReport
 from .validating import ValidationResult
 from .writing import CellTooLong, Table, as_written, id_columns, is_csv, write_table, write_workbook
 
-CHANGE_COLUMNS = ("source_row", "course_id", "field", "previous_value", "new_value", "applied")
+# previous_json / new_json: the exact values, as JSON, for `importer undo` (the columns before
+# them show the values for a person: a list one item per line).
+CHANGE_COLUMNS = ("source_row", "course_id", "field", "previous_value", "new_value", "applied",
+                  "previous_json", "new_json")
+RUN_SHEET = "Run"  # what the run was: target, run id, times; undo checks it before anything
 PLAN_COLUMNS = ("source_row", "action", "course_id", "error_code", "message")
 
 FAILURE_COLUMNS = ("source_row", "error_code", "error_message")
@@ -85,10 +90,11 @@ def _row_values(validation: ValidationResult, kept: list[int]):
         yield number, [as_written(cells[i], i in ids) for i in kept]
 
 
-def write_results(validation: ValidationResult, report: RunReport, path) -> None:
-    """Every input row with its outcome; and the changes the run made (or found and left), one
-    line per field with its previous value — what `undo` needs — in a `Changes` sheet (beside
-    a CSV results file: `<results>.changes.csv`)."""
+def write_results(validation: ValidationResult, report: RunReport, path, facts: dict | None = None) -> None:
+    """Every input row with its outcome; the changes the run made (or found and left), one
+    line per field with its previous value, in a `Changes` sheet; and what the run was
+    (`facts`: target, run id, mode, times) in a `Run` sheet. Both are what `undo` needs.
+    Beside a CSV results file they are `<results>.changes.csv` and `<results>.run.csv`."""
     kept = _kept_columns(validation)
     headers = [validation.sheet.headers[i] for i in kept] + list(OUTPUT_COLUMNS)
     by_row = {o.row: o for o in report.outcomes}
@@ -100,30 +106,40 @@ def write_results(validation: ValidationResult, report: RunReport, path) -> None
 
     results = Table(headers, rows(), sheet_name="Results", text_columns=_text_columns(validation, kept))
     changes = Table(CHANGE_COLUMNS, list(_change_rows(report.outcomes)), sheet_name="Changes",
-                    widths={0: 10, 1: 18, 2: 22, 3: 40, 4: 40, 5: 8})
-    _write_with_changes(path, results, changes, validation.sheet.delimiter or ",")
+                    widths={0: 10, 1: 18, 2: 22, 3: 40, 4: 40, 5: 8, 6: 30, 7: 30})
+    run = Table(("fact", "value"), [[k, v] for k, v in (facts or {}).items()], sheet_name=RUN_SHEET,
+                widths={0: 20, 1: 60}) if facts else None
+    _write_with_changes(path, results, changes, validation.sheet.delimiter or ",", run)
 
 
-def _write_with_changes(path, main: Table, changes: Table, delimiter: str) -> None:
-    """A workbook with both sheets; or a CSV, with the changes (when there are any) beside it."""
+def _write_with_changes(path, main: Table, changes: Table, delimiter: str, run: Table | None = None) -> None:
+    """A workbook with all sheets; or a CSV, with the changes (when there are any) and the run
+    beside it."""
     if is_csv(path):
         write_table(path, main, delimiter=delimiter)
         if changes.rows:
             write_table(changes_path(path), changes, delimiter=delimiter)
+        if run is not None:
+            write_table(sidecar_path(path, "run"), run, delimiter=delimiter)
     else:
-        write_workbook(path, [main, changes])
+        write_workbook(path, [main, changes] + ([run] if run is not None else []))
 
 
 def changes_path(results_path) -> Path:
+    return sidecar_path(results_path, "changes")
+
+
+def sidecar_path(results_path, what: str) -> Path:
     path = Path(results_path)
-    return path.with_name(f"{path.stem}.changes{path.suffix}")
+    return path.with_name(f"{path.stem}.{what}{path.suffix}")
 
 
 def _change_rows(outcomes):
     for o in outcomes:
         for change in o.changes:
             yield [o.row, o.course_id, change.field, _shown(change.current), _shown(change.new),
-                   "yes" if o.status == "updated" else "no"]
+                   "yes" if o.status == "updated" else "no",
+                   json.dumps(change.current, ensure_ascii=False), json.dumps(change.new, ensure_ascii=False)]
 
 
 def _shown(value):
@@ -131,7 +147,6 @@ def _shown(value):
     if isinstance(value, list):
         return "\n".join(map(str, value))
     if isinstance(value, dict):
-        import json
         return json.dumps(value, ensure_ascii=False)
     return value
 
@@ -178,7 +193,7 @@ class WrittenFiles:
 
 
 def write_run_files(validation: ValidationResult, report: RunReport, paths: OutputPaths,
-                    fallback_dir) -> WrittenFiles:
+                    fallback_dir, facts: dict | None = None) -> WrittenFiles:
     """The results sheet, and the failures file when any row needs the user. A run has
     created courses by now, so their ids must land somewhere whole:
     - a value longer than an Excel cell cannot go into a workbook uncut: both files are
@@ -189,7 +204,7 @@ def write_run_files(validation: ValidationResult, report: RunReport, paths: Outp
     wants_failures = not report.all_ok
 
     def write(results: Path, failures: Path) -> WrittenFiles:
-        write_results(validation, report, results)
+        write_results(validation, report, results, facts)
         if wants_failures:
             write_failures(validation, report, failures)
         return WrittenFiles(results, failures if wants_failures else None)

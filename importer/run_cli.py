@@ -191,14 +191,16 @@ def _apply(args, session: _Session, validation, plan, paths) -> int:
               run_id=importer.settings.run_id, rows=len(validation.rows), valid=len(validation.valid_rows),
               rate_limit_per_minute=args.rate_limit)
     started = time.monotonic()
+    started_at = _now_iso()
     _warm_up_workbook_writer()
     # Ctrl-C and SIGTERM stop the sending; they never cut the writing of the files short,
     # however often they come: the courses created must end up in them.
     with _stop_on_signals(importer.stop):
         report = importer.apply(validation, plan)
         elapsed = time.monotonic() - started
+        facts = run_facts(args, session.base_url, importer.settings.run_id, started_at, report)
         try:
-            written = write_run_files(validation, report, paths, fallback_dir=session.state_dir)
+            written = write_run_files(validation, report, paths, fallback_dir=session.state_dir, facts=facts)
         except OSError as exc:
             _print_outcomes_as_last_resort(validation, report, exc)
             raise RunFilesLost(str(exc)) from None
@@ -210,6 +212,27 @@ def _apply(args, session: _Session, validation, plan, paths) -> int:
     if report.interrupted or importer.stop.is_set():
         return EXIT_INTERRUPTED
     return EXIT_OK if report.all_ok and not written.displaced else EXIT_ROWS
+
+
+RESULTS_KIND = "importer run results"  # the Run sheet's first fact: what `undo` looks for
+
+
+def run_facts(args, base_url: str, run_id: str, started_at: str, report) -> dict:
+    """What the run was, for the results' Run sheet: `undo` refuses a file without them, or
+    one whose target is not the one it is given."""
+    from . import __version__
+
+    return {"kind": RESULTS_KIND, "run_id": run_id, "target": base_url,
+            "rehearsal": "yes: the sandbox started by --sandbox" if args.sandbox else "no",
+            "mode": args.mode, "file": str(Path(args.file).resolve()), "started": started_at,
+            "finished": _now_iso(), "outcome": ", ".join(f"{k} {v}" for k, v in report.counts().items() if v),
+            "importer_version": __version__}
+
+
+def _now_iso() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def plan_path(args, default) -> Path:
