@@ -86,7 +86,7 @@ def cmd_undo(args) -> int:
                 raise Refused("not confirmed; nothing was sent")
         with _stop_on_signals(stop):
             done, interrupted = importer.undo(actions)
-            _write_undo_results(output, actions, done, interrupted)
+            failures = _write_undo_results(output, actions, done, interrupted)
     statuses = [_status(a, done, interrupted)[0] for a in actions]
     print()
     for status in ("restored", "archived", "already_undone", "changed_since", "not_found", "failed",
@@ -94,6 +94,8 @@ def cmd_undo(args) -> int:
         if statuses.count(status):
             print(f"{status:<15}{statuses.count(status):>6}")
     print(f"Undo results: {output}")
+    if failures:
+        print(f"Not undone:   {failures}  (what could not be done, and why)")
     if interrupted or stop.is_set():
         print("Interrupted: run the same command again to finish the undo.")
         return EXIT_INTERRUPTED
@@ -121,13 +123,20 @@ def _status(action, done: dict, interrupted: bool) -> tuple[str, str]:
     return action.kind, action.message
 
 
-def _write_undo_results(path: Path, actions, done: dict, interrupted: bool) -> None:
+def _write_undo_results(path: Path, actions, done: dict, interrupted: bool) -> Path | None:
+    """Every course with what undo did; and, when any course was not undone, those rows again
+    in a failures file beside it. Returns the failures file's path, if written."""
     from .writing import Table, write_table
 
     rows = [[a.row, a.course_id, a.kind, *_status(a, done, interrupted)] for a in actions]
+    left = [row for row in rows if row[3] not in DONE]
+    failures = path.with_name(f"{path.stem}-failures{path.suffix}") if left else None
     try:
-        write_table(path, Table(UNDO_COLUMNS, rows, sheet_name="Undo", text_columns={1},
-                                widths={0: 10, 1: 18, 2: 16, 3: 16, 4: 90}))
+        for target, chosen in ((path, rows), (failures, left)):
+            if target is not None:
+                write_table(target, Table(UNDO_COLUMNS, chosen, sheet_name="Undo", text_columns={1},
+                                          widths={0: 10, 1: 18, 2: 16, 3: 16, 4: 90}))
+        return failures
     except OSError as exc:
         raise TargetError(f"the undo results could not be written to {path} ({exc.strerror or exc}); "
                           "run the same command again to see what is left") from exc

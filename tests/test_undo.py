@@ -87,6 +87,11 @@ def test_undo_of_a_sync_run_puts_everything_back(sandbox, tmp_path):
     for key in ("E6", "E7"):
         assert now[ids[key]]["publishedStatus"] == "archived"
     assert now[ids["E2"]] == edited  # changed since the run: kept as edited
+    from importer.reading import read_sheet
+    undone = {cells[1]: cells[3] for _, cells in read_sheet(elsewhere / "r.undo.xlsx").rows}
+    assert undone == {ids["E1"]: "restored", ids["E2"]: "changed_since", ids["E6"]: "archived",
+                      ids["E7"]: "archived"}
+    assert [cells[1] for _, cells in read_sheet(elsewhere / "r.undo-failures.xlsx").rows] == [ids["E2"]]
 
     writes = puts(sandbox)
     again = cli("undo", elsewhere / "r.xlsx", *base)
