@@ -79,9 +79,10 @@ def test_undo_of_a_sync_run_puts_everything_back(sandbox, tmp_path):
     assert "Undo: restore 1 updated courses, archive 2 created courses; 1 changed since the run (skipped)" \
         in undo.stdout
     now = state(sandbox)
-    for key in ("E1",):  # every field the run changed is back
-        for name in ("description", "tags", "customFields", "title", "slug", "publishedStatus"):
-            assert now[ids[key]][name] == before[ids[key]][name], (key, name)
+    def without_stamp(course):
+        return {k: v for k, v in course.items() if k != "updatedAt"}
+
+    assert without_stamp(now[ids["E1"]]) == without_stamp(before[ids["E1"]])  # every field back
     for key in ("E3", "E4", "E5"):  # untouched courses untouched
         assert now[ids[key]] == before[ids[key]]
     for key in ("E6", "E7"):
