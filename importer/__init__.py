@@ -14,9 +14,35 @@ The pipeline, one module a stage:
 
 `writing` writes every file (nothing becomes a formula); `api` owns the HTTP contract;
 `sandbox` is a local stand-in for the platform.
+
+As a library (see `pipeline`; the CLI is a shell over the same stages):
+
+    import importer
+    checked = importer.validate(importer.from_dataframe(df))
+    with importer.connect(domain="acme") as target:
+        result = importer.apply(importer.plan(checked, target, mode="sync"))
+    result.to_dataframe()
+
+Errors that stop a call are `ImporterError`s (the tree is drawn in `importer.errors`).
 """
 
+from .errors import BadKey, FileUnusable, ImporterError, TargetError
+from .pipeline import (
+    PlannedRun,
+    RunResult,
+    Target,
+    apply,
+    connect,
+    from_dataframe,
+    from_records,
+    plan,
+    read,
+    sandbox,
+    validate,
+)
 from .validating import ValidationResult, validate_file
 
-__all__ = ["ValidationResult", "validate_file"]
+__all__ = ["BadKey", "FileUnusable", "ImporterError", "PlannedRun", "RunResult", "Target", "TargetError",
+           "ValidationResult", "apply", "connect", "from_dataframe", "from_records", "plan", "read", "sandbox",
+           "validate", "validate_file"]
 __version__ = "0.1.0"

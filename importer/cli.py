@@ -103,7 +103,7 @@ def _terminate_like_interrupt() -> None:
 
 
 def cmd_validate(args) -> int:
-    from .validating import validate_file
+    from .validating import validate_file_for_cli as validate_file
 
     result = validate_file(args.file, sheet=args.sheet, custom_fields=args.custom_fields)
     report = write_validation_outputs(result, args)

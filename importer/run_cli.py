@@ -18,7 +18,7 @@ from pathlib import Path
 from .console import EXIT_INTERRUPTED, EXIT_OK, EXIT_ROWS, print_validation_summary, shown, write_validation_outputs
 from .errors import Refused, RunFilesLost, TargetError
 from .outcomes import STATUSES
-from .pacing import DEFAULT_RATE_PER_MINUTE, Backoff, Pacer
+from .pacing import DEFAULT_RATE_PER_MINUTE
 
 MODES = ("create", "sync", "update")  # as planning.MODES, without importing the planner for --help
 
@@ -100,7 +100,7 @@ def cmd_run(args) -> int:
     # Imported here, not at the top: building the parser for any command must stay cheap,
     # and these bring in httpx and SQLite.
     from .results import choose_output_paths, default_plan_path
-    from .validating import validate_file
+    from .validating import validate_file_for_cli as validate_file
 
     validation = validate_file(args.file, sheet=args.sheet, custom_fields=args.custom_fields)
     paths = None if args.dry_run else choose_output_paths(args.file, args.results, args.failures)
@@ -139,17 +139,18 @@ def cmd_run(args) -> int:
 
 
 class _Session:
-    """A target opened for one command: the key checked, the journal and the pacer ready."""
+    """A target opened for one command (`pipeline.Target`), and what the command asked."""
 
-    def __init__(self, args, base_url, importer, state_dir):
-        self.args, self.base_url, self.importer, self.state_dir = args, base_url, importer, state_dir
+    def __init__(self, args, base_url, target, state_dir):
+        self.args, self.base_url, self.target, self.state_dir = args, base_url, target, state_dir
+        self.importer = target.importer
 
     def plan(self, validation):
-        from .planning import make_plan
+        from .pipeline import plan as make_plan
 
-        catalogue = self.importer.read_catalogue(validation)
-        plan = make_plan(validation, catalogue, mode=self.args.mode, custom_fields=self.args.custom_fields)
-        _print_plan(validation, plan, self.base_url, self.args.rate_limit, catalogue.requests)
+        planned = make_plan(validation, self.target, mode=self.args.mode, custom_fields=self.args.custom_fields)
+        plan = planned.plan
+        _print_plan(validation, plan, self.base_url, self.args.rate_limit, planned.reads)
         if self.args.max_changes is not None and plan.writes > self.args.max_changes:
             raise Refused(f"the plan would create or update {plan.writes} courses, more than --max-changes "
                           f"{self.args.max_changes}; nothing was sent")
@@ -157,29 +158,30 @@ class _Session:
 
 
 def _open_session(args, validation, stack, log) -> _Session:
-    from .api import CoursesAPI, base_url_for
-    from .applying import Importer, RunSettings
-    from .journal import Journal, default_state_dir
+    """The library's `connect`, with what only the CLI has: the sandbox started in this
+    process, the key prompt, the stop event for Ctrl-C, the run log and the progress display."""
+    from .api import base_url_for
+    from .journal import default_state_dir
+    from .pipeline import connect
     from .progress import start_progress
 
+    sandbox = None
     if args.sandbox:
         from .sandbox import DEFAULT_API_KEY, Sandbox
 
         key = os.environ.get("SANDBOX_API_KEY") or DEFAULT_API_KEY
-        base_url = stack.enter_context(Sandbox(api_key=key, custom_fields=args.custom_fields)).base_url
+        sandbox = stack.enter_context(Sandbox(api_key=key, custom_fields=args.custom_fields))
+        base_url = sandbox.base_url
     else:
         base_url = base_url_for(args.domain, args.base_url)
         key = _api_key(base_url)
     state_dir = getattr(args, "state_dir", None) or default_state_dir(args.file)
-    journal = stack.enter_context(Journal(state_dir / "journal.sqlite3"))
-    stop = threading.Event()
-    api = stack.enter_context(CoursesAPI(base_url, key, timeout=args.timeout))
-    importer = Importer(api, journal, base_url, Pacer(args.rate_limit, 60.0, sleep=stop.wait), Backoff(),
-                        stop=stop, log=log, progress=start_progress(),
-                        settings=RunSettings(max_retries=args.max_retries, max_wait=args.max_wait,
-                                             source_file=str(Path(args.file).resolve())))
-    importer.check_key()
-    return _Session(args, base_url, importer, state_dir)
+    target = connect(base_url=base_url, api_key=key, rate_limit=args.rate_limit, timeout=args.timeout,
+                     max_wait=args.max_wait, max_retries=args.max_retries, state_dir=state_dir,
+                     stop=threading.Event(), log=log, progress=start_progress(),
+                     source_file=str(Path(args.file).resolve()))
+    stack.callback(target.close)
+    return _Session(args, base_url, target, state_dir)
 
 
 def _apply(args, session: _Session, validation, plan, paths) -> int:

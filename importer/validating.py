@@ -94,12 +94,28 @@ class ValidationResult:
     def warning_count(self) -> int:
         return sum(1 for i in self.all_issues if not i.is_error)
 
+    def to_dataframe(self):
+        """One row per input row: valid or not, error codes, messages, payload (needs pandas)."""
+        from .pipeline import validation_to_dataframe
+
+        return validation_to_dataframe(self)
+
 
 def validate_file(path, *, sheet: str | None = None,
                   custom_fields: list[str] | None = None) -> ValidationResult:
     """Read, normalize and validate a course sheet. Raises `FileUnusable` only when the
     file as a whole cannot be used; every problem in a row is an `Issue` in the result."""
     return validate_sheet(read_sheet(path, sheet), custom_fields=custom_fields)
+
+
+def validate_file_for_cli(path, **options) -> ValidationResult:
+    """`validate_file`, then the collector told to leave the rows alone for the rest of the
+    command (see `reading.paused_gc`): only a process the CLI owns may be changed so."""
+    import gc
+
+    result = validate_file(path, **options)
+    gc.freeze()
+    return result
 
 
 def validate_sheet(sheet: Sheet, *, custom_fields: list[str] | None = None) -> ValidationResult:

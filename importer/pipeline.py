@@ -1,0 +1,286 @@
+"""The importer as a library: the pipeline from a script or a notebook.
+
+    import importer
+    rows = importer.from_dataframe(df)            # or importer.read("courses.xlsx"), from_records([...])
+    checked = importer.validate(rows)             # issues as data: .valid_rows, .all_issues, .to_dataframe()
+    with importer.connect(domain="acme") as target:   # the key from TI_API_KEY, as the CLI; or api_key=
+        plan = importer.plan(checked, target, mode="sync")   # .summary(), .to_dataframe()
+        result = importer.apply(plan)                        # paced, retried, journaled: exactly once
+    result.to_dataframe(); result.write("courses.results.xlsx")
+
+Library calls never print, never read stdin, never install signal handlers and leave the
+garbage collector as they found it; progress goes to `progress=` (a callable given each
+row's outcome, or True for a tqdm bar). Every error that stops a call is an
+`importer.ImporterError` (the tree is in `importer.errors`); a bad row is never an
+exception. pandas is needed only by `from_dataframe` and `to_dataframe`
+(`pip install "importer[pandas]"`).
+
+Rows that come from records or a DataFrame are numbered as if they were a sheet under a
+header row, as the messages say them: the first record is row 2 (`df.iloc[row - 2]`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import fields
+from .errors import ImporterError, TargetError
+from .outcomes import RowOutcome, RunReport
+from .reading import Sheet, read_sheet
+from .validating import ValidationResult, validate_sheet
+
+KEY_VARIABLE = "TI_API_KEY"
+
+
+# --- rows in ------------------------------------------------------------------------------
+
+
+def read(path, *, sheet: str | None = None) -> Sheet:
+    """A course sheet from an .xlsx or .csv file, cells as typed."""
+    return read_sheet(path, sheet)
+
+
+def from_records(records: Iterable[Mapping], *, name: str = "<records>") -> Sheet:
+    """Rows from dicts keyed by the sheet's headers (API names or labels, `customFields.<key>`;
+    a `customFields` dict is spread into such columns). Lists become line-separated cells,
+    which split into tags or authors as in a sheet; NaN and None are empty cells."""
+    records = [_flatten(r) for r in records]
+    headers: list[str] = []
+    seen: set[str] = set()
+    for record in records:
+        for key in record:
+            if key not in seen:
+                seen.add(key)
+                headers.append(key)
+    rows = [(number, [_cell(record.get(h)) for h in headers]) for number, record in enumerate(records, start=2)]
+    return Sheet(Path(name), headers, [(n, c) for n, c in rows if any(v is not None for v in c)], "records")
+
+
+def from_dataframe(frame, *, name: str = "<DataFrame>") -> Sheet:
+    """Rows from a pandas DataFrame, its columns as headers. A float column holding 42.0 for
+    an External ID gets the same warning as an Excel number would; NaN, None, pd.NA and NaT
+    are empty cells."""
+    _pandas()
+    return from_records(frame.to_dict("records"), name=name)
+
+
+def _flatten(record: Mapping) -> dict:
+    flat = {}
+    for key, value in record.items():
+        if key == "customFields" and isinstance(value, Mapping):
+            flat.update({fields.CUSTOM_FIELD_PREFIX + str(k): v for k, v in value.items()})
+        else:
+            flat[str(key)] = value
+    return flat
+
+
+def _cell(value):
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return "\n".join(str(v) for v in value) or None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if type(value).__name__ in ("NAType", "NaTType"):
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # a numpy scalar
+        value = value.item()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value) if not isinstance(value, bool) else value
+    if isinstance(value, (str, int, float, bool)):
+        return value if not (isinstance(value, str) and value == "") else None
+    return str(value)
+
+
+def validate(source, *, custom_fields: list[str] | None = None, sheet: str | None = None) -> ValidationResult:
+    """Every row checked, nothing sent. `source`: a path, or rows from `read`, `from_records`
+    or `from_dataframe`."""
+    rows = source if isinstance(source, Sheet) else read_sheet(source, sheet)
+    return validate_sheet(rows, custom_fields=custom_fields)
+
+
+# --- the platform ---------------------------------------------------------------------------
+
+
+class Target:
+    """A platform opened for a script: the key checked, the journal and the pacer ready."""
+
+    def __init__(self, base_url: str, importer, closers: list[Callable[[], object]]):
+        self.base_url = base_url
+        self.importer = importer
+        self._closers = closers
+
+    def close(self) -> None:
+        while self._closers:
+            self._closers.pop()()
+
+    def __enter__(self) -> Target:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def connect(*, domain: str | None = None, base_url: str | None = None, sandbox=None, api_key: str | None = None,
+            rate_limit: int = 100, timeout: float = 30.0, max_wait: float = 300.0, max_retries: int = 5,
+            state_dir=None, stop=None, log=None, progress=None, source_file: str | None = None) -> Target:
+    """Open the platform (`domain=`, `base_url=`, or a running `importer.sandbox()`), check the
+    key with one request and return a `Target` to plan and apply against. The key is
+    `api_key`, else the TI_API_KEY environment variable. The journal of what was sent lives
+    in `state_dir` (default: `.importer/` in the current folder).
+
+    For a program that owns its process (the CLI): `stop`, a threading.Event that ends the
+    sending after the request in flight; `log`, a `progress.RunLog`; `progress`, a
+    `progress.Progress`; `source_file`, recorded in the journal."""
+    import threading
+
+    from .api import CoursesAPI, base_url_for
+    from .applying import Importer, RunSettings
+    from .journal import Journal
+    from .pacing import Backoff, Pacer
+
+    if sandbox is not None:
+        url, key = sandbox.base_url, api_key or sandbox.config.api_key
+    else:
+        url = base_url_for(domain, base_url)
+        key = api_key or os.environ.get(KEY_VARIABLE, "").strip()
+        if not key:
+            raise TargetError(f"no API key: pass api_key= or set the {KEY_VARIABLE} environment variable")
+    journal = Journal(Path(state_dir or ".importer") / "journal.sqlite3")
+    api = CoursesAPI(url, key, timeout=timeout)
+    stop = stop or threading.Event()
+    importer = Importer(api, journal, url, Pacer(rate_limit, 60.0, sleep=stop.wait), Backoff(), stop=stop, log=log,
+                        settings=RunSettings(max_retries=max_retries, max_wait=max_wait, source_file=source_file))
+    if progress is not None:
+        importer.progress = progress
+    target = Target(url, importer, [journal.close, api.close])
+    try:
+        importer.check_key()
+    except BaseException:
+        target.close()
+        raise
+    return target
+
+
+def sandbox(**options):
+    """A local stand-in for the platform, started: `with importer.sandbox() as box: ...`
+    (options as `importer sandbox` takes them: rate_limit=, rate_window=, custom_fields=…)."""
+    from .sandbox import Sandbox
+
+    return Sandbox(**options)
+
+
+# --- plan and apply ---------------------------------------------------------------------------
+
+
+@dataclass
+class PlannedRun:
+    """What a run would do on a target: one action per row (see `planning.Action`)."""
+
+    plan: object  # planning.Plan
+    validation: ValidationResult
+    target: Target
+    reads: int = 0  # requests it took to read what the platform holds
+
+    @property
+    def actions(self):
+        return self.plan.actions
+
+    def summary(self) -> str:
+        return self.plan.summary()
+
+    def to_dataframe(self):
+        pandas = _pandas()
+        return pandas.DataFrame([{"row": a.row, "action": a.kind, "course_id": a.course_id, "code": a.code,
+                                  "message": a.message, "changes": [c.field for c in a.changes]}
+                                 for a in self.plan.actions])
+
+
+def plan(checked: ValidationResult, target: Target, *, mode: str = "create",
+         custom_fields: list[str] | None = None) -> PlannedRun:
+    """Read what the platform holds for these rows and classify each: create, update (with its
+    changes), unchanged, exists, conflict, not_found or invalid. Nothing is written."""
+    from .planning import make_plan
+
+    catalogue = target.importer.read_catalogue(checked)
+    return PlannedRun(make_plan(checked, catalogue, mode=mode, custom_fields=custom_fields), checked, target,
+                      catalogue.requests)
+
+
+@dataclass
+class RunResult:
+    """What became of each row."""
+
+    report: RunReport
+    validation: ValidationResult
+    target_url: str
+    run_id: str
+    outcomes: list[RowOutcome] = field(init=False)
+
+    def __post_init__(self):
+        self.outcomes = self.report.outcomes
+
+    def counts(self) -> dict[str, int]:
+        return {k: v for k, v in self.report.counts().items() if v}
+
+    def to_dataframe(self):
+        pandas = _pandas()
+        return pandas.DataFrame([{"row": o.row, "status": o.status, "course_id": o.course_id,
+                                  "course_slug": o.course_slug, "error_code": o.error_code,
+                                  "error_message": o.error_message, "changes": [c.field for c in o.changes]}
+                                 for o in self.report.outcomes])
+
+    def write(self, path, failures=None) -> None:
+        """The results sheet (.xlsx or .csv) as the CLI writes it, and, if a path is given and
+        any row needs fixing, the failures file in the input's layout."""
+        from .results import write_failures, write_results
+
+        facts = {"kind": "importer run results", "run_id": self.run_id, "target": self.target_url,
+                 "rehearsal": "unknown: written by a script", "file": str(self.validation.sheet.path)}
+        write_results(self.validation, self.report, path, facts)
+        if failures is not None and not self.report.all_ok:
+            write_failures(self.validation, self.report, failures)
+
+
+def apply(planned: PlannedRun, *, progress: bool | Callable[[RowOutcome], object] = False) -> RunResult:
+    """Do what the plan says, with the CLI's guarantees: paced under the rate limit, retried,
+    each create journaled so that it is never sent twice."""
+    importer = planned.target.importer
+    importer.progress = _progress(progress)
+    report = importer.apply(planned.validation, planned.plan)
+    return RunResult(report, planned.validation, planned.target.base_url, importer.settings.run_id)
+
+
+def _progress(progress):
+    from .progress import BarProgress, NullProgress
+
+    if progress is True:
+        return BarProgress()
+    if callable(progress):
+        class Callback(NullProgress):
+            def row_done(self, outcome):
+                progress(outcome)
+        return Callback()
+    return NullProgress()
+
+
+def _pandas():
+    try:
+        import pandas
+    except ImportError as exc:
+        raise ImporterError("pandas is not installed: pip install \"importer[pandas]\"") from exc
+    return pandas
+
+
+def validation_to_dataframe(checked: ValidationResult):
+    """One row per input row: valid or not, its error codes and messages, its payload."""
+    pandas = _pandas()
+    return pandas.DataFrame([{"row": r.row, "valid": r.valid,
+                              "error_codes": [i.code for i in r.issues if i.is_error],
+                              "messages": [f"{i.column}: {i.message}" for i in r.issues],
+                              "payload": r.payload if r.valid else None}
+                             for r in checked.rows])
