@@ -37,12 +37,21 @@ from .pipeline import (
     from_records,
     plan,
     read,
-    sandbox,
     validate,
 )
 from .validating import ValidationResult, validate_file
 
-__all__ = ["BadKey", "FileUnusable", "ImporterError", "PlannedRun", "RunResult", "Target", "TargetError",
-           "ValidationResult", "apply", "connect", "from_dataframe", "from_records", "plan", "read", "sandbox",
+__all__ = ["BadKey", "FileUnusable", "ImporterError", "PlannedRun", "RunResult", "Sandbox", "Target",
+           "TargetError", "ValidationResult", "apply", "connect", "from_dataframe", "from_records", "plan", "read",
            "validate", "validate_file"]
+
+
+def __getattr__(name: str):
+    # importer.Sandbox, the local stand-in for the platform, loads its HTTP server only when
+    # asked for: `importer --help` and `validate` never need it.
+    if name == "Sandbox":
+        from .sandbox import Sandbox
+
+        return Sandbox
+    raise AttributeError(f"module 'importer' has no attribute {name!r}")
 __version__ = "0.1.0"

@@ -128,7 +128,7 @@ class Target:
 def connect(*, domain: str | None = None, base_url: str | None = None, sandbox=None, api_key: str | None = None,
             rate_limit: int = 100, timeout: float = 30.0, max_wait: float = 300.0, max_retries: int = 5,
             state_dir=None, stop=None, log=None, progress=None, source_file: str | None = None) -> Target:
-    """Open the platform (`domain=`, `base_url=`, or a running `importer.sandbox()`), check the
+    """Open the platform (`domain=`, `base_url=`, or a running `importer.Sandbox()`), check the
     key with one request and return a `Target` to plan and apply against. The key is
     `api_key`, else the TI_API_KEY environment variable. The journal of what was sent lives
     in `state_dir` (default: `.importer/` in the current folder).
@@ -164,14 +164,6 @@ def connect(*, domain: str | None = None, base_url: str | None = None, sandbox=N
         target.close()
         raise
     return target
-
-
-def sandbox(**options):
-    """A local stand-in for the platform, started: `with importer.sandbox() as box: ...`
-    (options as `importer sandbox` takes them: rate_limit=, rate_window=, custom_fields=…)."""
-    from .sandbox import Sandbox
-
-    return Sandbox(**options)
 
 
 # --- plan and apply ---------------------------------------------------------------------------
