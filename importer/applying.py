@@ -71,6 +71,7 @@ class RunSettings:
     max_retries: int = 5
     max_consecutive_failures: int = 10
     max_wait: float = 300.0  # seconds: the longest wait a server may ask for before the run stops
+    key_source: str = "the key (TI_API_KEY)"  # what a refused key's message tells the user to check
     source_file: str | None = None
     run_id: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ"))
 
@@ -92,6 +93,7 @@ class Importer:
         self._retries = 0
         self._waited = 0.0
         self._journal_error: sqlite3.Error | None = None
+        self._display = None
         self.lookup_supported: bool | None = None
 
     # --- the run ---
@@ -101,7 +103,7 @@ class Importer:
         reply = self._with_retries(self.api.ping, row=None)
         if reply.kind == "auth":
             raise BadKey(f"the API key was refused by {self.target} (HTTP {reply.status}); "
-                         "check TI_API_KEY — nothing was sent")
+                         f"check {self.settings.key_source} — nothing was sent")
         if reply.status is None:
             raise TargetUnreachable(f"cannot reach {self.target}: {reply.message}")
         if reply.kind == "transient":
@@ -124,6 +126,7 @@ class Importer:
 
     def apply(self, validation: ValidationResult, plan: Plan) -> RunReport:
         by_row = {r.row: r for r in validation.rows}
+        self._display = validation.columns.display
         outcomes: dict[int, RowOutcome] = {}
         to_send = [a for a in plan.actions if a.kind in planning.WRITES]
         report = RunReport([])
@@ -165,7 +168,7 @@ class Importer:
         if action.kind == planning.UPDATE:
             return self.update_row(result, action)
         if action.kind == planning.INVALID:
-            return invalid_outcome(result)
+            return invalid_outcome(result, self._display)
         status = {planning.UNCHANGED: UNCHANGED, planning.EXISTS: EXISTS, planning.CONFLICT: CONFLICT,
                   planning.NOT_FOUND: NOT_FOUND}[action.kind]
         return RowOutcome(result.row, status, course.get("id"), course.get("slug"), error_code=action.code,
@@ -431,7 +434,9 @@ def _redirect_note(reply: Reply) -> str:
     return f", redirecting to {location[:100]}" if location else ""
 
 
-def invalid_outcome(result: RowResult) -> RowOutcome:
+def invalid_outcome(result: RowResult, display=None) -> RowOutcome:
+    """The row's errors as one message, each named by the column as the user's sheet shows it
+    (`display`, e.g. `ColumnMap.display`: `Course Type (B)`)."""
     errors = [i for i in result.issues if i.is_error]
-    message = "; ".join(f"{i.column}: {i.message}" for i in errors)
+    message = "; ".join(f"{display(i.column) if display else i.column}: {i.message}" for i in errors)
     return RowOutcome(result.row, INVALID, error_code=errors[0].code if errors else None, error_message=message)

@@ -22,7 +22,7 @@ from .console import (
     shown,
     write_validation_outputs,
 )
-from .errors import ImporterError
+from .errors import Declined, ImporterError
 from .fields import key_list
 
 
@@ -72,10 +72,18 @@ def _add_input_options(command) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    mistyped = _mistyped_command(parser, argv)
+    if mistyped:
+        print(f"Error: {mistyped}", file=sys.stderr)
+        return EXIT_UNUSABLE
     args = parser.parse_args(argv)
     _terminate_like_interrupt()
     try:
         return args.handler(args)
+    except Declined as exc:  # the user said no: not an error
+        print(shown(exc, 1000))
+        return exc.exit_code
     except ImporterError as exc:
         if args.debug:
             raise
@@ -90,6 +98,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: unexpected failure: {type(exc).__name__}: {shown(exc)} "
               "(run again with --debug for details)", file=sys.stderr)
         return EXIT_UNUSABLE
+
+
+def _mistyped_command(parser, argv: list[str]) -> str | None:
+    """`importer valdate x.csv`: name the nearest command instead of argparse's usage dump."""
+    import difflib
+
+    first = next((a for a in argv if not a.startswith("-")), None)
+    commands = next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if first is None or first in commands:
+        return None
+    near = difflib.get_close_matches(first, list(commands), n=1, cutoff=0.6)
+    hint = f"did you mean `importer {near[0]}`?" if near else f"the commands are: {', '.join(commands)}"
+    return f"`{first}` is not a command of importer; {hint}"
 
 
 def _terminate_like_interrupt() -> None:

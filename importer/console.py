@@ -36,6 +36,8 @@ def write_validation_outputs(result, args, other_outputs: dict | None = None) ->
     report = None
     if result.all_issues:
         report = Path(args.report) if args.report else default_report_path(args.file)
+    elif not args.report:
+        _remove_stale_report(default_report_path(args.file))
     check_outputs(args.file, {"error report": report, "payloads file": getattr(args, "payloads", None),
                               **(other_outputs or {})})
     if report:
@@ -46,6 +48,21 @@ def write_validation_outputs(result, args, other_outputs: dict | None = None) ->
     return report
 
 
+def _remove_stale_report(path: Path) -> None:
+    """A clean file leaves no earlier error report of ours beside it, still full of red cells.
+    Ours is recognised by its Errors sheet; anything else at that path is left alone."""
+    from .errors import FileUnusable
+    from .xlsx_guard import list_sheets
+
+    try:
+        if not path.is_file() or "Errors" not in [s.name for s in list_sheets(path)]:
+            return
+        path.unlink()
+    except (OSError, FileUnusable):
+        return
+    print(f"Removed the earlier error report {shown(path)}: every row is valid now.")
+
+
 def print_validation_summary(result, report: Path | None) -> None:
     sheet = result.sheet
     where = f" (sheet {sheet.sheet_name})" if sheet.sheet_name else ""
@@ -53,10 +70,16 @@ def print_validation_summary(result, report: Path | None) -> None:
     print(f"  valid:    {len(result.valid_rows)}")
     print(f"  invalid:  {len(result.invalid_rows)}")
     print(f"  warnings: {result.warning_count}")
-    for issue in [i for i in result.all_issues if i.is_error][:5]:
-        print(f"  row {issue.row}, {shown(issue.column, 60)}: {shown(issue.message)}")
-    errors = sum(1 for i in result.all_issues if i.is_error)
-    if errors > 5:
-        print(f"  … and {errors - 5} more errors")
+    errors = [i for i in result.all_issues if i.is_error]
+    warnings = [i for i in result.all_issues if not i.is_error]
+    where = result.columns.display
+    for issue in errors[:5]:
+        print(f"  row {issue.row}, {shown(where(issue.column), 60)}: {shown(issue.message)}")
+    if len(errors) > 5:
+        print(f"  … and {len(errors) - 5} more errors")
+    for issue in warnings[:3]:
+        print(f"  warning: row {issue.row}, {shown(where(issue.column), 60)}: {shown(issue.message)}")
+    if len(warnings) > 3:
+        print(f"  … and {len(warnings) - 3} more warnings")
     if report:
         print(f"Report: {report}")

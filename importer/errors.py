@@ -9,7 +9,8 @@
     │   ├── TargetUnreachable     connection refused, DNS, TLS, or the server kept failing
     │   ├── TargetBusy            the server asked to wait longer than --max-wait
     │   └── InsecureTarget        plain http:// to a host that is not loopback
-    ├── Refused                   the user (or a missing terminal) did not confirm
+    ├── Refused                   a missing terminal, or more changes than --max-changes
+    │   └── Declined              the user answered no: said plainly, not as an error   (exit 1)
     └── RunFilesLost              no results file could be written anywhere (printed instead)
 """
 
@@ -57,6 +58,10 @@ class InsecureTarget(TargetError):
 
 class Refused(ImporterError):
     pass
+
+
+class Declined(Refused):
+    exit_code = 1
 
 
 class RunFilesLost(ImporterError):

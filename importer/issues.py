@@ -30,7 +30,9 @@ HTML_STRIPPED = "HTML_STRIPPED"
 ID_STORED_AS_NUMBER = "ID_STORED_AS_NUMBER"
 ID_TOO_LONG_FOR_EXCEL = "ID_TOO_LONG_FOR_EXCEL"
 
-REPORT_COLUMNS = ("row", "column", "value", "code", "severity", "message")
+# `column` is the API name (what scripts read); `header` is the user's own header and its
+# letter, `Course Type (B)` (what a person reads).
+REPORT_COLUMNS = ("row", "column", "header", "value", "code", "severity", "message")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +52,9 @@ class Issue:
         """This problem, placed in a row and a column of the sheet."""
         return Issue(row, column, self.value, self.code, self.severity, self.message)
 
-    def as_record(self) -> dict:
+    def as_record(self, header: str = "") -> dict:
         value = "" if self.value is None else self.value
-        return dict(zip(REPORT_COLUMNS, (self.row, self.column, value, self.code,
+        return dict(zip(REPORT_COLUMNS, (self.row, self.column, header, value, self.code,
                                          self.severity, self.message), strict=True))
 
 

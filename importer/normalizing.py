@@ -42,6 +42,15 @@ class ColumnMap:
                     return index
         return None
 
+    def display(self, name: str | None) -> str:
+        """A column as the user's sheet shows it: `Course Type (B)`; the name as given when
+        the sheet has no such column (a field that is required but missing)."""
+        index = self.index_of(name) if name else None
+        if index is None:
+            return fields.FIELDS_BY_NAME[name].label if name in fields.FIELDS_BY_NAME else (name or "")
+        header = self.headers[index]
+        return f"{header} ({column_letter(index)})" if header else f"column {column_letter(index)}"
+
     def name_at(self, index: int) -> str:
         """How an issue names a column: its API field, else its header, else its letter."""
         return self.fields[index] or self.headers[index] or f"column {column_letter(index)}"

@@ -127,7 +127,8 @@ class Target:
 
 def connect(*, domain: str | None = None, base_url: str | None = None, sandbox=None, api_key: str | None = None,
             rate_limit: int = 100, timeout: float = 30.0, max_wait: float = 300.0, max_retries: int = 5,
-            state_dir=None, stop=None, log=None, progress=None, source_file: str | None = None) -> Target:
+            state_dir=None, stop=None, log=None, progress=None, source_file: str | None = None,
+            key_source: str | None = None) -> Target:
     """Open the platform (`domain=`, `base_url=`, or a running `importer.Sandbox()`), check the
     key with one request and return a `Target` to plan and apply against. The key is
     `api_key`, else the TI_API_KEY environment variable. The journal of what was sent lives
@@ -154,7 +155,8 @@ def connect(*, domain: str | None = None, base_url: str | None = None, sandbox=N
     api = CoursesAPI(url, key, timeout=timeout)
     stop = stop or threading.Event()
     importer = Importer(api, journal, url, Pacer(rate_limit, 60.0, sleep=stop.wait), Backoff(), stop=stop, log=log,
-                        settings=RunSettings(max_retries=max_retries, max_wait=max_wait, source_file=source_file))
+                        settings=RunSettings(max_retries=max_retries, max_wait=max_wait, source_file=source_file,
+                                             key_source=key_source or _key_source(api_key, sandbox)))
     if progress is not None:
         importer.progress = progress
     target = Target(url, importer, [journal.close, api.close])
@@ -245,6 +247,12 @@ def apply(planned: PlannedRun, *, progress: bool | Callable[[RowOutcome], object
     importer.progress = _progress(progress)
     report = importer.apply(planned.validation, planned.plan)
     return RunResult(report, planned.validation, planned.target.base_url, importer.settings.run_id)
+
+
+def _key_source(api_key, sandbox) -> str:
+    if sandbox is not None:
+        return "the sandbox's api_key"
+    return "the api_key given" if api_key else f"the {KEY_VARIABLE} environment variable"
 
 
 def _progress(progress):

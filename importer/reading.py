@@ -401,6 +401,16 @@ def _read_workbook(path: Path, sheet: str | None) -> Sheet:
     from . import xlsx_guard
 
     zipped = zipfile.is_zipfile(path)
+    if not zipped and path.suffix.lower() in (".xlsx", ".xlsm"):
+        if path.stat().st_size == 0:
+            raise FileUnusable(path, "is empty (0 bytes): it is not a workbook yet; save it from Excel again")
+        with path.open("rb") as handle:
+            zip_start = handle.read(4) == b"PK\x03\x04"
+        if zip_start:
+            raise FileUnusable(path, "is not a complete Excel workbook: it is damaged or cut off (was it still "
+                                     "being copied or saved?); open it in Excel and save it again")
+        raise FileUnusable(path, "is not a readable Excel workbook: its content is some other kind of file; "
+                                 "save the sheet from Excel as .xlsx")
     entries = xlsx_guard.list_sheets(path) if zipped else []
     try:
         workbook = CalamineWorkbook.from_path(str(path))

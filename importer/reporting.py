@@ -17,7 +17,7 @@ def write_error_report(result, path) -> None:
     """The CSV is the issue table. The workbook is the user's own rows with each bad cell
     red (warnings yellow) and the message in a cell comment, plus an `Errors` sheet."""
     issues = sorted(result.all_issues, key=lambda i: (i.row, i.severity != "error"))
-    issue_rows = [[i.as_record()[c] for c in REPORT_COLUMNS] for i in issues]
+    issue_rows = [[i.as_record(result.columns.display(i.column))[c] for c in REPORT_COLUMNS] for i in issues]
     if is_csv(path):
         write_csv(path, Table(REPORT_COLUMNS, issue_rows))
         return
@@ -45,7 +45,7 @@ def write_error_report(result, path) -> None:
         Table(headers, user_rows, sheet_name=result.sheet.sheet_name or "Courses", marks=marks,
               text_columns=ids, shorten=True),
         Table(REPORT_COLUMNS, issue_rows, sheet_name="Errors",
-              widths={0: 8, 1: 18, 2: 30, 3: 26, 4: 10, 5: 100}, shorten=True),
+              widths={0: 8, 1: 18, 2: 22, 3: 30, 4: 26, 5: 10, 6: 100}, shorten=True),
     ])
 
 

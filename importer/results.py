@@ -54,10 +54,11 @@ def choose_output_paths(input_path, results: str | None, failures: str | None) -
             Path(results) if results else source.with_name(f"{source.stem}.results{tag}.xlsx"),
             Path(failures) if failures else source.with_name(f"{source.stem}.failures{tag}{kind}"),
         )
-        # Only default paths move on to the next number; the log follows the results sheet
-        # (beside a path the user named, an old log is appended to).
-        taken = [p for p, given in ((candidate.results, results), (candidate.failures, failures),
-                                    (candidate.log, results)) if not given and _exists(p)]
+        # Only default paths move on to the next number. The log follows the results sheet and
+        # is appended to: a log left by a run that never started (a refused key) does not
+        # move the next run's files to -2.
+        taken = [p for p, given in ((candidate.results, results), (candidate.failures, failures))
+                 if not given and _exists(p)]
         if not taken:
             return candidate
         n += 1

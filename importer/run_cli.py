@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from .console import EXIT_INTERRUPTED, EXIT_OK, EXIT_ROWS, print_validation_summary, shown, write_validation_outputs
-from .errors import Refused, RunFilesLost, TargetError
+from .errors import Declined, Refused, RunFilesLost, TargetError
 from .outcomes import STATUSES
 from .pacing import DEFAULT_RATE_PER_MINUTE
 
@@ -172,12 +172,14 @@ def _open_session(args, validation, stack, log) -> _Session:
         key = os.environ.get("SANDBOX_API_KEY") or DEFAULT_API_KEY
         sandbox = stack.enter_context(Sandbox(api_key=key, custom_fields=args.custom_fields))
         base_url = sandbox.base_url
-    else:
+    sources = []
+    if not args.sandbox:
         base_url = base_url_for(args.domain, args.base_url)
-        key = _api_key(base_url)
+        key = _api_key(base_url, sources)
     state_dir = getattr(args, "state_dir", None) or default_state_dir(args.file)
     target = connect(base_url=base_url, api_key=key, rate_limit=args.rate_limit, timeout=args.timeout,
                      max_wait=args.max_wait, max_retries=args.max_retries, state_dir=state_dir,
+                     key_source=sources[0] if sources else "the sandbox's key (SANDBOX_API_KEY)",
                      stop=threading.Event(), log=log, progress=start_progress(),
                      source_file=str(Path(args.file).resolve()))
     stack.callback(target.close)
@@ -247,14 +249,17 @@ def _warm_up_workbook_writer() -> None:
     threading.Thread(target=lambda: __import__("xlsxwriter"), name="warm-up", daemon=True).start()
 
 
-def _api_key(base_url: str) -> str:
+def _api_key(base_url: str, sources: list | None = None) -> str:
+    """The key, from TI_API_KEY or the hidden prompt; `sources` gets where it came from."""
     key = os.environ.get(KEY_VARIABLE, "").strip()
-    if key:
-        return _usable_key(key, f"the {KEY_VARIABLE} environment variable")
-    if sys.stdin.isatty():
+    source = f"the {KEY_VARIABLE} environment variable"
+    if not key and sys.stdin.isatty():
         key = getpass.getpass(f"API key for {base_url} (input hidden): ").strip()
-        if key:
-            return _usable_key(key, "the key typed")
+        source = "the key you typed"
+    if key:
+        if sources is not None:
+            sources.append(source)
+        return _usable_key(key, source)
     raise TargetError(f"no API key: set the {KEY_VARIABLE} environment variable (it is never taken "
                       "from the command line, where other users and shell history could see it)")
 
@@ -305,7 +310,7 @@ def _confirm(args, plan, base_url: str) -> None:
         what.append(f"update {plan.count('update')}")
     answer = input(f"{' and '.join(what).capitalize()} courses on {base_url}? [y/N] ").strip().lower()
     if answer not in ("y", "yes"):
-        raise Refused("not confirmed; nothing was sent")
+        raise Declined("Not confirmed: nothing was sent.")
 
 
 def _print_outcomes_as_last_resort(validation, report, exc: OSError) -> None:

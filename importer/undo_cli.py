@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from .console import EXIT_INTERRUPTED, EXIT_OK, EXIT_ROWS, shown
-from .errors import OutputExists, Refused, TargetError
+from .errors import Declined, OutputExists, Refused, TargetError
 from .pacing import DEFAULT_RATE_PER_MINUTE, Backoff, Pacer
 
 UNDO_COLUMNS = ("source_row", "course_id", "action", "status", "message")
@@ -83,7 +83,7 @@ def cmd_undo(args) -> int:
         if writes and not args.yes:
             answer = input(f"Undo {len(writes)} courses on {base_url}? [y/N] ").strip().lower()
             if answer not in ("y", "yes"):
-                raise Refused("not confirmed; nothing was sent")
+                raise Declined("Not confirmed: nothing was sent.")
         with _stop_on_signals(stop):
             done, interrupted = importer.undo(actions)
             failures = _write_undo_results(output, actions, done, interrupted)

@@ -197,10 +197,13 @@ def test_a_wrong_key_stops_before_any_row_and_is_never_written(tmp_path, sandbox
     done = importer_run(sandbox, source, key=wrong)
     assert done.returncode == 2
     assert "refused" in done.stderr and "Traceback" not in done.stderr
+    assert "check the TI_API_KEY environment variable" in done.stderr
     assert sandbox.stats()["byMethod"].get("POST", 0) == 0
     assert not (tmp_path / "courses.results.xlsx").exists()
     ok = importer_run(sandbox, source)
     assert ok.returncode == 0
+    # What the refused run left (its log) does not push the real results to -2.
+    assert (tmp_path / "courses.results.xlsx").exists() and not (tmp_path / "courses.results-2.xlsx").exists()
     for text in (done.stdout, done.stderr, ok.stdout, ok.stderr):
         assert wrong not in text and KEY not in text
     for path in tmp_path.rglob("*"):
@@ -313,7 +316,13 @@ def test_output_paths_number_past_earlier_runs_and_never_loop(tmp_path):
     from importer.results import choose_output_paths
 
     source = tmp_path / "c.xlsx"
-    (tmp_path / "c.results.log.jsonl").write_text("")  # a log left without its results sheet
+    # A log left without its results sheet (a run refused at the key check) is appended to:
+    # it does not push the next run's files to -2.
+    (tmp_path / "c.results.log.jsonl").write_text("")
+    paths = choose_output_paths(source, None, None)
+    assert (paths.results.name, paths.failures.name, paths.log.name) == (
+        "c.results.xlsx", "c.failures.xlsx", "c.results.log.jsonl")
+    (tmp_path / "c.results.xlsx").write_text("")  # an earlier run's results: the next run numbers past them
     paths = choose_output_paths(source, None, None)
     assert (paths.results.name, paths.failures.name, paths.log.name) == (
         "c.results-2.xlsx", "c.failures-2.xlsx", "c.results-2.log.jsonl")

@@ -41,7 +41,7 @@ def test_mistakes_sample_shows_every_code(tmp_path, cli):
     assert done.returncode == 1
     assert f"Report: {report}" in done.stdout
     rows = read_report(report)
-    assert list(rows[0]) == ["row", "column", "value", "code", "severity", "message"]
+    assert list(rows[0]) == ["row", "column", "header", "value", "code", "severity", "message"]
     found = {r["code"] for r in rows}
     for code in (issues.MISSING_REQUIRED_FIELD, issues.INVALID_FIELD_VALUE, issues.DUPLICATE_TITLE,
                  issues.DUPLICATE_SLUG, issues.DUPLICATE_EXTERNAL_ID, issues.UNKNOWN_COLUMN,
@@ -51,6 +51,7 @@ def test_mistakes_sample_shows_every_code(tmp_path, cli):
     assert {r["severity"] for r in rows} == {"error", "warning"}
     quiz = next(r for r in rows if r["value"] == "quiz")
     assert (quiz["row"], quiz["column"], quiz["code"]) == ("5", "courseType", "INVALID_FIELD_VALUE")
+    assert quiz["header"] == "Course Type (B)"  # the user's own header, and its letter
     # The valid rows still get payloads: warnings do not block a row.
     assert {json.loads(line)["row"] for line in payloads.read_text().splitlines()} == {2, 16, 17, 18, 19}
 
@@ -74,8 +75,8 @@ def test_xlsx_report_marks_the_cells(tmp_path, cli):
     assert courses["C3"].fill.fgColor.rgb.endswith("FFEB9C")  # a warning is yellow
     assert courses["A4"].value == '=HYPERLINK("http://x")' and courses["A4"].data_type == "s"
     errors = workbook["Errors"]
-    assert [c.value for c in errors[1]] == ["row", "column", "value", "code", "severity", "message"]
-    assert errors["D2"].value == "INVALID_FIELD_VALUE"
+    assert [c.value for c in errors[1]] == ["row", "column", "header", "value", "code", "severity", "message"]
+    assert (errors["C2"].value, errors["E2"].value) == ("Course Type (B)", "INVALID_FIELD_VALUE")
 
 
 def test_unusable_files_exit_2_with_one_line(tmp_path, cli):

@@ -51,7 +51,9 @@ def test_anything_but_yes_sends_nothing(tmp_path, sandbox, answer):
     child.sendline(answer)
     child.expect(pexpect.EOF)
     child.close()
-    assert child.exitstatus == 2 and "nothing was sent" in child.before
+    # Saying no is not an error: one plain line, exit 1.
+    assert child.exitstatus == 1 and "Not confirmed: nothing was sent." in child.before
+    assert "Error" not in child.before
     assert sandbox.stats()["byMethod"].get("POST", 0) == 0
 
 
@@ -64,3 +66,14 @@ def test_an_empty_key_at_the_prompt_is_refused(tmp_path, sandbox):
     child.close()
     assert child.exitstatus == 2 and "no API key" in child.before
     assert sandbox.stats()["requests"] == 0
+
+
+def test_a_wrong_key_typed_at_the_prompt_is_named_as_typed(tmp_path, sandbox):
+    source = write_csv(tmp_path / "courses.csv", catalogue(1))
+    child = start(sandbox, source)
+    child.expect_exact("(input hidden): ")
+    child.sendline("not-the-key")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2 and "check the key you typed" in child.before
+    assert "TI_API_KEY" not in child.before and "not-the-key" not in child.before

@@ -123,7 +123,7 @@ def test_xlsx_sheet_choice(tmp_path):
 @pytest.mark.parametrize("content, reason", [
     (b"", "is empty"),
     (b"\x00\x01\x02binary\x00", "binary content"),
-    (b"PK\x03\x04garbage", "not a readable Excel workbook"),
+    (b"PK\x03\x04garbage", "damaged or cut off"),
 ])
 def test_unusable_files(tmp_path, content, reason):
     path = tmp_path / "bad.xlsx" if content.startswith(b"PK") else tmp_path / "bad.csv"

@@ -1,0 +1,49 @@
+"""What ops staff read (part of issue 11): the first line of each message, and its exit code."""
+
+import openpyxl
+
+from .conftest import run_cli
+
+
+def test_a_mistyped_command_names_the_nearest_one():
+    done = run_cli("valdate", "courses.csv")
+    assert done.returncode == 2 and "usage:" not in done.stderr
+    assert done.stderr.strip() == "Error: `valdate` is not a command of importer; did you mean `importer validate`?"
+
+
+def test_a_clean_validate_removes_our_own_stale_report_and_nothing_else(tmp_path):
+    source = tmp_path / "c.csv"
+    source.write_text("Title,Course Type\nA,nope\n", encoding="utf-8")
+    assert run_cli("validate", source).returncode == 1
+    assert (tmp_path / "c.errors.xlsx").exists()
+    source.write_text("Title,Course Type\nA,course\n", encoding="utf-8")
+    done = run_cli("validate", source)
+    assert done.returncode == 0 and "Removed the earlier error report" in done.stdout
+    assert not (tmp_path / "c.errors.xlsx").exists()
+    # A workbook of the user's at that path is not ours: it stays.
+    theirs = openpyxl.Workbook()
+    theirs.active.title = "Notes"
+    theirs.save(tmp_path / "c.errors.xlsx")
+    again = run_cli("validate", source)
+    assert again.returncode == 0 and (tmp_path / "c.errors.xlsx").exists() and "Removed" not in again.stdout
+
+
+def test_warnings_are_listed_not_only_counted(tmp_path):
+    source = tmp_path / "c.csv"
+    source.write_text("Title,Course Type,Notes\nA,course,x\n", encoding="utf-8")
+    done = run_cli("validate", source)
+    assert done.returncode == 0
+    assert "  warning: row 1, Notes (C): Column 'Notes' is not a course field and is ignored." in done.stdout
+
+
+def test_an_empty_or_cut_off_workbook_says_so(tmp_path):
+    empty = tmp_path / "empty.xlsx"
+    empty.write_bytes(b"")
+    done = run_cli("validate", empty)
+    assert done.returncode == 2 and "is empty (0 bytes)" in done.stderr and "EOCD" not in done.stderr
+    cut = tmp_path / "cut.xlsx"
+    book = openpyxl.Workbook()
+    book.save(cut)
+    cut.write_bytes(cut.read_bytes()[:300])
+    done = run_cli("validate", cut)
+    assert done.returncode == 2 and "damaged or cut off" in done.stderr and "EOCD" not in done.stderr
