@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from .issues import REPORT_COLUMNS, Issue
+from .results import sheet_widths
 from .writing import RED, YELLOW, Table, as_written, atomic_write, id_columns, is_csv, write_csv, write_workbook
 
 # --- the validation report -------------------------------------------------------------
@@ -43,7 +44,7 @@ def write_error_report(result, path) -> None:
     write_workbook(path, [
         # The report only shows the cells: one too long for Excel is cut there, visibly.
         Table(headers, user_rows, sheet_name=result.sheet.sheet_name or "Courses", marks=marks,
-              text_columns=ids, shorten=True),
+              text_columns=ids, shorten=True, widths=sheet_widths(result.columns)),
         Table(REPORT_COLUMNS, issue_rows, sheet_name="Errors",
               widths={0: 8, 1: 18, 2: 22, 3: 30, 4: 26, 5: 10, 6: 100}, shorten=True),
     ])

@@ -78,6 +78,16 @@ def _kept_columns(validation: ValidationResult) -> list[int]:
     return [i for i, h in enumerate(validation.sheet.headers) if header_key(h) not in OUTPUT_COLUMN_KEYS]
 
 
+def sheet_widths(columns, kept: list[int] | None = None) -> dict[int, int]:
+    """The template's column widths for the field columns (Title 42, not 12), by position
+    among the kept columns."""
+    from .template import WIDTHS
+
+    kept = list(range(len(columns.fields))) if kept is None else kept
+    return {position: WIDTHS.get(columns.fields[index], 18) for position, index in enumerate(kept)
+            if columns.fields[index]}
+
+
 def _text_columns(validation: ValidationResult, kept: list[int]) -> set[int]:
     """Positions (among the kept columns) of id columns: formatted as Text, so that an id
     retyped in Excel keeps its leading zeros."""
@@ -105,7 +115,9 @@ def write_results(validation: ValidationResult, report: RunReport, path, facts: 
             o = by_row[number]
             yield values + [number, o.status, o.course_id, o.course_slug, o.error_code, o.error_message]
 
-    results = Table(headers, rows(), sheet_name="Results", text_columns=_text_columns(validation, kept))
+    widths = {**sheet_widths(validation.columns, kept), len(kept) + 5: 60}  # error_message wide enough to read
+    results = Table(headers, rows(), sheet_name="Results", text_columns=_text_columns(validation, kept),
+                    widths=widths)
     changes = Table(CHANGE_COLUMNS, list(_change_rows(report.outcomes)), sheet_name="Changes",
                     widths={0: 10, 1: 18, 2: 22, 3: 40, 4: 40, 5: 8, 6: 30, 7: 30})
     run = Table(("fact", "value"), [[k, v] for k, v in (facts or {}).items()], sheet_name=RUN_SHEET,
@@ -162,7 +174,8 @@ def write_plan(validation: ValidationResult, plan, path) -> None:
             for n, values in _row_values(validation, kept)]
     changes = [[a.row, a.course_id, c.field, _shown(c.current), _shown(c.new)]
                for a in plan.actions for c in a.changes]
-    plan_table = Table(headers, rows, sheet_name="Plan", text_columns=_text_columns(validation, kept))
+    plan_table = Table(headers, rows, sheet_name="Plan", text_columns=_text_columns(validation, kept),
+                       widths={**sheet_widths(validation.columns, kept), len(kept) + 4: 60})
     changes_table = Table(("source_row", "course_id", "field", "current_value", "new_value"), changes,
                           sheet_name="Changes", widths={0: 10, 1: 18, 2: 22, 3: 40, 4: 40})
     _write_with_changes(path, plan_table, changes_table, validation.sheet.delimiter or ",")
@@ -180,8 +193,9 @@ def write_failures(validation: ValidationResult, report: RunReport, path) -> int
     by_row = {o.row: o for o in report.outcomes}
     failed = [(n, v) for n, v in _row_values(validation, kept) if by_row[n].status in FAILURE_STATUSES]
     rows = [values + [n, by_row[n].error_code, by_row[n].error_message] for n, values in failed]
-    write_table(path, Table(headers, rows, sheet_name="Courses", text_columns=_text_columns(validation, kept)),
-                delimiter=validation.sheet.delimiter or ",")
+    widths = {**sheet_widths(validation.columns, kept), len(kept) + 2: 60}
+    write_table(path, Table(headers, rows, sheet_name="Courses", text_columns=_text_columns(validation, kept),
+                            widths=widths), delimiter=validation.sheet.delimiter or ",")
     return len(rows)
 
 

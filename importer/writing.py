@@ -203,6 +203,10 @@ _XML_CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")
 def _write_sheet(workbook, table: Table, styles: _Styles) -> None:
     sheet = workbook.add_worksheet(table.sheet_name[:31], worksheet_class=_worksheet_class())
     sheet.freeze_panes(1, 0)
+    # Printed (or rendered to PDF), every column on the page: landscape, as wide as one page.
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(0)
     for index, header in enumerate(table.headers):
         width = table.widths.get(index, min(max(len(str(header)) + 4, 12), 40))
         sheet.set_column(index, index, width, styles.get(text=True) if index in table.text_columns else None)
