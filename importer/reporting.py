@@ -7,9 +7,18 @@ from __future__ import annotations
 
 import json
 
-from .issues import REPORT_COLUMNS, Issue
-from .results import sheet_widths
-from .writing import RED, YELLOW, Table, as_written, atomic_write, id_columns, is_csv, write_csv, write_workbook
+from .issues import REPORT_COLUMNS
+from .writing import (
+    Table,
+    as_written,
+    atomic_write,
+    cell_marks,
+    id_columns,
+    is_csv,
+    sheet_widths,
+    write_csv,
+    write_workbook,
+)
 
 # --- the validation report -------------------------------------------------------------
 
@@ -24,20 +33,7 @@ def write_error_report(result, path) -> None:
         return
     headers = result.sheet.headers
     position = {number: index for index, (number, _) in enumerate(result.sheet.rows, start=1)}
-    marks: dict = {}
-    for issue in issues:
-        row_index = 0 if issue.row == 1 else position.get(issue.row)
-        column_index = _column_index(result.columns, issue)
-        if row_index is None or column_index is None:
-            continue
-        colour = RED if issue.is_error else YELLOW
-        previous = marks.get((row_index, column_index))
-        if previous:
-            colour = RED if RED in (colour, previous[0]) else YELLOW
-            note = previous[1] + "\n" + issue.message
-        else:
-            note = issue.message
-        marks[(row_index, column_index)] = (colour, note)
+    marks = cell_marks(issues, result.columns, position)
     ids = id_columns(result.columns)
     user_rows = ([as_written(v, i in ids) for i, v in enumerate(cells)]
                  for _, cells in result.sheet.rows)
@@ -46,12 +42,8 @@ def write_error_report(result, path) -> None:
         Table(headers, user_rows, sheet_name=result.sheet.sheet_name or "Courses", marks=marks,
               text_columns=ids, shorten=True, widths=sheet_widths(result.columns)),
         Table(REPORT_COLUMNS, issue_rows, sheet_name="Errors",
-              widths={0: 8, 1: 18, 2: 22, 3: 30, 4: 26, 5: 10, 6: 100}, shorten=True),
+              widths={0: 8, 1: 18, 2: 22, 3: 30, 4: 26, 5: 10, 6: 100}, shorten=True, wrap_columns={6}),
     ])
-
-
-def _column_index(columns, issue: Issue) -> int | None:
-    return columns.index_of(issue.column)
 
 
 def write_payloads(result, path) -> int:

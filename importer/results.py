@@ -8,6 +8,7 @@ itself a results or failures file, its old copies of those columns are replaced.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,18 @@ from .errors import OutputExists
 from .fields import OUTPUT_COLUMN_KEYS, OUTPUT_COLUMNS, header_key
 from .outcomes import FAILURE_STATUSES, RunReport
 from .validating import ValidationResult
-from .writing import CellTooLong, Table, as_written, id_columns, is_csv, write_table, write_workbook
+from .writing import (
+    CellTooLong,
+    Table,
+    as_written,
+    cell_marks,
+    dropdowns_for,
+    id_columns,
+    is_csv,
+    sheet_widths,
+    write_table,
+    write_workbook,
+)
 
 # previous_json / new_json: the exact values, as JSON, for `importer undo` (the columns before
 # them show the values for a person: a list one item per line).
@@ -76,16 +88,6 @@ def _exists(path: Path) -> bool:
 def _kept_columns(validation: ValidationResult) -> list[int]:
     """The input's columns, less any importer output columns it carried from an earlier run."""
     return [i for i, h in enumerate(validation.sheet.headers) if header_key(h) not in OUTPUT_COLUMN_KEYS]
-
-
-def sheet_widths(columns, kept: list[int] | None = None) -> dict[int, int]:
-    """The template's column widths for the field columns (Title 42, not 12), by position
-    among the kept columns."""
-    from .template import WIDTHS
-
-    kept = list(range(len(columns.fields))) if kept is None else kept
-    return {position: WIDTHS.get(columns.fields[index], 18) for position, index in enumerate(kept)
-            if columns.fields[index]}
 
 
 def _text_columns(validation: ValidationResult, kept: list[int]) -> set[int]:
@@ -187,16 +189,52 @@ def default_plan_path(input_path) -> Path:
 
 
 def write_failures(validation: ValidationResult, report: RunReport, path) -> int:
-    """The rows to fix and send again, in the input's layout. Returns how many."""
+    """The rows to fix and send again, in the input's layout and with the template's look
+    (text id columns, dropdowns, widths), each bad cell red with its message in a comment,
+    as in the error report. A message that names another row names it as this file numbers
+    it. Returns how many rows."""
     kept = _kept_columns(validation)
     headers = [validation.sheet.headers[i] for i in kept] + list(FAILURE_COLUMNS)
     by_row = {o.row: o for o in report.outcomes}
     failed = [(n, v) for n, v in _row_values(validation, kept) if by_row[n].status in FAILURE_STATUSES]
-    rows = [values + [n, by_row[n].error_code, by_row[n].error_message] for n, values in failed]
+    here = {number: index for index, (number, _) in enumerate(failed, start=2)}  # row numbers in this file
+    rows = [values + [n, by_row[n].error_code, renumbered(by_row[n].error_message, here)] for n, values in failed]
+    issues = [i for r in validation.rows if r.row in here and r.issues for i in r.issues]
+    marks = cell_marks([_renumbered_issue(i, here) for i in issues], validation.columns,
+                       {n: i - 1 for n, i in here.items()}, {index: p for p, index in enumerate(kept)})
     widths = {**sheet_widths(validation.columns, kept), len(kept) + 2: 60}
     write_table(path, Table(headers, rows, sheet_name="Courses", text_columns=_text_columns(validation, kept),
-                            widths=widths), delimiter=validation.sheet.delimiter or ",")
+                            widths=widths, marks=marks, dropdowns=dropdowns_for(validation.columns, kept),
+                            wrap_columns={len(kept) + 2}), delimiter=validation.sheet.delimiter or ",")
     return len(rows)
+
+
+_ROW_REFERENCE = re.compile(r"\b(rows?) (\d+(?:, \d+)*)")
+
+
+def renumbered(message: str | None, here: dict[int, int]) -> str | None:
+    """`also used in row 11` says row 11 of the file that was read; in the failures file that
+    row is elsewhere, or not there at all. Each row named is named as this file numbers it."""
+    if not message or not here:
+        return message
+
+    def name(match) -> str:
+        parts = []
+        for text in match.group(2).split(", "):
+            number = int(text)
+            parts.append(f"{here[number]}" if number in here else f"{number} of the file read (not here)")
+        word = match.group(1)
+        return f"{word} {', '.join(parts)}"
+
+    return _ROW_REFERENCE.sub(name, message)
+
+
+def _renumbered_issue(issue, here: dict[int, int]):
+    from .issues import Issue
+
+    message = renumbered(issue.message, here)
+    return issue if message == issue.message else Issue(issue.row, issue.column, issue.value, issue.code,
+                                                       issue.severity, message)
 
 
 @dataclass

@@ -202,7 +202,7 @@ def _apply(args, session: _Session, validation, plan, paths) -> int:
     with _stop_on_signals(importer.stop):
         report = importer.apply(validation, plan)
         elapsed = time.monotonic() - started
-        facts = run_facts(args, session.base_url, importer.settings.run_id, started_at, report)
+        facts = run_facts(args, session.base_url, importer.settings.run_id, started_at, report, paths.failures)
         try:
             written = write_run_files(validation, report, paths, fallback_dir=session.state_dir, facts=facts)
         except OSError as exc:
@@ -221,16 +221,21 @@ def _apply(args, session: _Session, validation, plan, paths) -> int:
 RESULTS_KIND = "importer run results"  # the Run sheet's first fact: what `undo` looks for
 
 
-def run_facts(args, base_url: str, run_id: str, started_at: str, report) -> dict:
+def run_facts(args, base_url: str, run_id: str, started_at: str, report, failures=None) -> dict:
     """What the run was, for the results' Run sheet: `undo` refuses a file without them, or
     one whose target is not the one it is given."""
     from . import __version__
 
+    target = f"--domain {args.domain}" if args.domain else f"--base-url {args.base_url}" if args.base_url \
+        else "--sandbox"
+    mode = f" --mode {args.mode}" if args.mode != "create" else ""
+    again = f"importer run {failures} {target}{mode}" if failures and not report.all_ok else \
+        "nothing: every row is done"
     return {"kind": RESULTS_KIND, "run_id": run_id, "target": base_url,
             "rehearsal": "yes: the sandbox started by --sandbox" if args.sandbox else "no",
             "mode": args.mode, "file": str(Path(args.file).resolve()), "started": started_at,
             "finished": _now_iso(), "outcome": ", ".join(f"{k} {v}" for k, v in report.counts().items() if v),
-            "importer_version": __version__}
+            "to continue": again, "importer_version": __version__}
 
 
 def _now_iso() -> str:
@@ -313,6 +318,19 @@ def _confirm(args, plan, base_url: str) -> None:
         raise Declined("Not confirmed: nothing was sent.")
 
 
+def _failures_advice(report, failures) -> str:
+    """What to do with the failures file depends on what is in it: a row not attempted (the
+    run was stopped) needs nothing but a re-run; the others need their cells fixed."""
+    to_fix = sum(1 for o in report.outcomes if o.status in ("invalid", "conflict", "not_found", "failed"))
+    waiting = report.count("not_attempted")
+    if not to_fix:
+        return f"{waiting} rows not attempted, nothing to fix: run the same command, or importer run {failures} …"
+    if waiting:
+        return (f"fix the cells of the {to_fix} rows marked red or explained in error_message; the {waiting} "
+                f"rows not attempted need nothing. Then: importer run {failures} …")
+    return f"fix the cells, then: importer run {failures} …"
+
+
 def _print_outcomes_as_last_resort(validation, report, exc: OSError) -> None:
     """No file could be written anywhere (the disk is full everywhere): the terminal is the
     last place left for the ids of the courses created."""
@@ -374,7 +392,7 @@ def _print_summary(validation, report, written, log_path, elapsed: float) -> Non
         print(f"Note: {written.fallback_reason}.")
     print(f"Results:  {written.results}")
     if written.failures:
-        print(f"Failures: {written.failures}  (fix the cells, then: importer run {written.failures} …)")
+        print(f"Failures: {written.failures}  ({_failures_advice(report, written.failures)})")
     print(f"Log:      {log_path}")
 
 

@@ -71,7 +71,7 @@ def build_template():
             # Text format, so Excel keeps 00042 and long ids exactly as typed.
             # A column style is what Excel gives every new cell typed into that column.
             sheet.column_dimensions[letter].number_format = "@"
-        choices = _dropdown_choices(field)
+        choices = dropdown_choices(field)
         if choices:
             validation = DataValidation(type="list", formula1='"' + ",".join(choices) + '"',
                                         allow_blank=not field.required, showErrorMessage=True,
@@ -100,7 +100,7 @@ def build_template():
     return workbook
 
 
-def _dropdown_choices(field) -> list[str]:
+def dropdown_choices(field) -> list[str]:
     if field.name in fields.ENUM_VALUES:
         return list(fields.ENUM_VALUES[field.name])
     if field.kind == "bool":

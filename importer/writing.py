@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .fields import FIELDS_BY_NAME
 from .normalizing import to_text
 from .reading import CSV_SUFFIXES, FORMULA_STARTS
 
@@ -49,7 +50,8 @@ class Table:
 
     def __init__(self, headers: Sequence[str], rows: Iterable[Sequence], *, sheet_name="Sheet1",
                  marks: dict | None = None, widths: dict[int, int] | None = None,
-                 text_columns: Iterable[int] = (), shorten: bool = False):
+                 text_columns: Iterable[int] = (), shorten: bool = False,
+                 dropdowns: dict[int, list[str]] | None = None, wrap_columns: Iterable[int] = ()):
         self.headers = list(headers)
         self.rows = rows
         self.sheet_name = sheet_name
@@ -57,6 +59,8 @@ class Table:
         self.widths = widths or {}
         self.text_columns = set(text_columns)  # formatted as Text, so Excel keeps what is retyped there
         self.shorten = shorten  # cut values longer than an Excel cell, visibly, instead of refusing
+        self.dropdowns = dropdowns or {}  # column index -> the values its cells may take (a list in Excel)
+        self.wrap_columns = set(wrap_columns)  # long text shown on several lines
 
 
 def write_csv(path, table: Table, *, delimiter: str = ",") -> None:
@@ -207,16 +211,18 @@ def _write_sheet(workbook, table: Table, styles: _Styles) -> None:
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
     sheet.repeat_rows(0)
+    column_formats = {}
     for index, header in enumerate(table.headers):
         width = table.widths.get(index, min(max(len(str(header)) + 4, 12), 40))
-        sheet.set_column(index, index, width, styles.get(text=True) if index in table.text_columns else None)
+        text, wrap = index in table.text_columns, index in table.wrap_columns
+        column_formats[index] = styles.get(text=True, wrap=wrap) if (text or wrap) else None
+        sheet.set_column(index, index, width, column_formats[index])
     header_style = styles.get(fill=HEADER_FILL, bold=True)
     for column_index, header in enumerate(table.headers):
         _write_cell(sheet, table, styles, 0, column_index, header, header_style)
     marks = table.marks
     marked_rows = {row_index for row_index, _ in marks}
-    text_style = styles.get(text=True)
-    column_styles = [f' s="{text_style._get_xf_index()}"' if i in table.text_columns else ""
+    column_styles = [f' s="{column_formats[i]._get_xf_index()}"' if column_formats[i] is not None else ""
                      for i in range(len(table.headers))]
     short = EXCEL_CELL_LIMIT // 2  # shorter than this, a text fits a cell in any UTF-16 count
     for row_index, row in enumerate(table.rows, start=1):
@@ -228,10 +234,16 @@ def _write_sheet(workbook, table: Table, styles: _Styles) -> None:
             mark = marks.get((row_index, column_index))
             style = None
             if mark:
-                style = styles.get(fill=mark[0], text=column_index in table.text_columns)
+                style = styles.get(fill=mark[0], text=column_index in table.text_columns,
+                                   wrap=column_index in table.wrap_columns)
             elif value is None:
                 continue
             _write_cell(sheet, table, styles, row_index, column_index, value, style)
+    last_row = max(row_index if table.rows else 0, 1000)
+    for column_index, choices in table.dropdowns.items():
+        sheet.data_validation(1, column_index, last_row, column_index, {
+            "validate": "list", "source": choices, "ignore_blank": True,
+            "error_title": str(table.headers[column_index])[:32], "error_message": "Pick a value from the list."})
 
 
 def _write_cell(sheet, table: Table, styles: _Styles, row: int, column: int, value, style) -> None:
@@ -344,3 +356,54 @@ def as_written(value, is_id: bool):
     """Cells go back out as they came in; an id typed as a number goes out as text (42, not
     42.0), so that Excel cannot mangle it. Text is never touched, spaces included."""
     return to_text(value) if is_id and not isinstance(value, str) else value
+
+
+# --- course sheets: what our copies of the user's sheet carry -------------------------------
+
+
+def sheet_widths(columns, kept: list[int] | None = None) -> dict[int, int]:
+    """The template's column widths for the field columns (Title 42, not 12), by position
+    among the kept columns."""
+    from .template import WIDTHS
+
+    kept = list(range(len(columns.fields))) if kept is None else kept
+    return {position: WIDTHS.get(columns.fields[index], 18) for position, index in enumerate(kept)
+            if columns.fields[index]}
+
+
+def dropdowns_for(columns, kept: list[int] | None = None) -> dict[int, list[str]]:
+    """The template's dropdown lists (Course Type, Published Status, Is Free), by position."""
+    from .template import dropdown_choices
+
+    kept = list(range(len(columns.fields))) if kept is None else kept
+    found = {}
+    for position, index in enumerate(kept):
+        spec = FIELDS_BY_NAME.get(columns.fields[index] or "")
+        choices = dropdown_choices(spec) if spec else []
+        if choices:
+            found[position] = choices
+    return found
+
+
+def cell_marks(issues, columns, position: dict[int, int], column_at=None) -> dict:
+    """{(row index, column index): (colour, comment)} for the cells these issues are about:
+    red for an error, yellow for a warning, the messages in the comment. `position` maps a
+    sheet row number to its row index in the file written (0 being the header row);
+    `column_at` maps the sheet's column index to the one written (default: the same)."""
+    marks: dict = {}
+    for issue in issues:
+        row_index = 0 if issue.row == 1 else position.get(issue.row)
+        column_index = columns.index_of(issue.column)
+        if column_index is not None and column_at is not None:
+            column_index = column_at.get(column_index)
+        if row_index is None or column_index is None:
+            continue
+        colour = RED if issue.is_error else YELLOW
+        previous = marks.get((row_index, column_index))
+        if previous:
+            colour = RED if RED in (colour, previous[0]) else YELLOW
+            note = previous[1] + "\n" + issue.message
+        else:
+            note = issue.message
+        marks[(row_index, column_index)] = (colour, note)
+    return marks

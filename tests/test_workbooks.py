@@ -56,3 +56,45 @@ def test_no_workbook_we_write_has_a_formula_or_a_link(tmp_path):
     planned = run_cli("plan", source, "--sandbox", "--plan", plan, "--report", tmp_path / "p.errors.xlsx")
     assert planned.returncode == 1, planned.stdout + planned.stderr
     assert_plain_workbook(plan, LOOKALIKES)
+
+
+def test_what_a_person_sees_in_the_failures_file_report_and_results(tmp_path):
+    """The failures file is where people fix things: the template's look, red cells with their
+    messages, and row numbers true in that file. The report names columns as the sheet does;
+    the results say what the run was."""
+    source = tmp_path / "c.csv"
+    source.write_text("Title *,Course Type *,External ID,Is Free\n"
+                      "Fine,course,00042,yes\n"         # row 2: created
+                      "Twice,course,E1,no\n"            # row 3: duplicate title (with row 5)
+                      "Other,quiz,E2,\n"                # row 4: bad course type
+                      "Twice,video,E3,\n", encoding="utf-8")  # row 5
+    ran = run_cli("run", source, "--sandbox", "--yes", "--rate-limit", "600", "--results", tmp_path / "r.xlsx",
+                  "--failures", tmp_path / "f.xlsx")
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert "fix the cells, then: importer run" in ran.stdout
+
+    failures = openpyxl.load_workbook(tmp_path / "f.xlsx")["Courses"]
+    headers = [c.value for c in failures[1]]
+    assert headers[:4] == ["Title *", "Course Type *", "External ID", "Is Free"]  # as the user wrote them
+    assert [failures.cell(r, 1).value for r in (2, 3, 4)] == ["Twice", "Other", "Twice"]
+    assert failures.column_dimensions["A"].width > 40  # the template's Title width, not 12
+    assert failures["C2"].number_format == "@"  # External ID: Excel keeps 00042 when retyped
+    lists = {str(v.sqref): v.formula1 for v in failures.data_validations.dataValidation}
+    assert "course" in lists["B2:B1001"] and lists["D2:D1001"] == '"Yes,No"'
+    assert failures["B3"].fill.fgColor.rgb.endswith("FFC7CE") and "Accepted values" in failures["B3"].comment.text
+    # Row 3 of the input is row 2 here, and its twin (row 5) is row 4: the message says so.
+    assert "also used in row 4" in failures["A2"].comment.text
+    message = failures.cell(2, headers.index("error_message") + 1).value
+    assert message.startswith("Title * (A): ") and "also used in row 4" in message
+
+    run_sheet = openpyxl.load_workbook(tmp_path / "r.xlsx")["Run"]
+    facts = {row[0].value: row[1].value for row in run_sheet.iter_rows(min_row=2)}
+    assert facts["kind"] == "importer run results" and facts["rehearsal"].startswith("yes")
+    assert facts["outcome"] == "created 1, invalid 3" and facts["mode"] == "create"
+    assert facts["to continue"] == f"importer run {tmp_path / 'f.xlsx'} --sandbox"
+
+    report = openpyxl.load_workbook(tmp_path / "c.errors.xlsx")
+    errors = report["Errors"]
+    assert {errors.cell(r, 3).value for r in range(2, errors.max_row + 1)} >= {"Title * (A)", "Course Type * (B)"}
+    assert errors.column_dimensions["G"].width >= 90 and errors["G2"].alignment.wrap_text
+    assert report.worksheets[0].column_dimensions["A"].width > 40
