@@ -36,6 +36,7 @@ from .errors import InsecureTarget, TargetError
 COURSES_PATH = "/incoming/v2/courses"
 PING_PATH = "/incoming/v2/ping"
 DEFAULT_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 10.0
 MAX_BODY_BYTES = 64 * 2**20  # a page of 100 courses with long descriptions is a few MB
 USER_AGENT = "importer/0.1"
 
@@ -157,7 +158,9 @@ class CoursesAPI:
         self._client = self._new_client()
 
     def _new_client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=self.timeout, transport=self._transport,
+        # A host that does not answer at all is known within 10 s (a connection, not a reply).
+        timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, CONNECT_TIMEOUT))
+        return httpx.Client(base_url=self.base_url, timeout=timeout, transport=self._transport,
                             headers=self._headers)
 
     def close(self) -> None:

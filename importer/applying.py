@@ -100,7 +100,16 @@ class Importer:
 
     def check_key(self) -> Reply:
         """One cheap request before any row: a wrong key or an unreachable host stops here."""
-        reply = self._with_retries(self.api.ping, row=None)
+        reply = self._request(self.api.ping, None, 1)
+        if reply.status is None and not reply.sent:
+            # Nothing answers there (refused, no such host): say so now, not after a minute of
+            # backing off. A server that answers but is busy (429, 5xx) is waited for as usual.
+            raise TargetUnreachable(f"cannot reach {self.target}: {reply.message}; check the address "
+                                    "(nothing was sent)")
+        if reply.kind in ("transient", "lost"):
+            self._note_transient(reply)
+            self._back_off(1, reply)
+            reply = self._with_retries(self.api.ping, row=None)
         if reply.kind == "auth":
             raise BadKey(f"the API key was refused by {self.target} (HTTP {reply.status}); "
                          f"check {self.settings.key_source} — nothing was sent")

@@ -177,6 +177,9 @@ def _open_session(args, validation, stack, log) -> _Session:
         base_url = base_url_for(args.domain, args.base_url)
         key = _api_key(base_url, sources)
     state_dir = getattr(args, "state_dir", None) or default_state_dir(args.file)
+    # Before anything is asked: the host and the key are checked first, and the user sees that
+    # it is happening (an unreachable host answers within the connect timeout, not 30 s).
+    print(f"Connecting to {base_url} …", flush=True)
     target = connect(base_url=base_url, api_key=key, rate_limit=args.rate_limit, timeout=args.timeout,
                      max_wait=args.max_wait, max_retries=args.max_retries, state_dir=state_dir,
                      key_source=sources[0] if sources else "the sandbox's key (SANDBOX_API_KEY)",

@@ -17,6 +17,13 @@ FIXED_TIMESTAMP = dt.datetime(2026, 1, 1)  # so the file does not change on ever
 WIDTHS = {"title": 42, "courseType": 16, "slug": 30, "description": 50, "publishedStatus": 18,
           "authors": 30, "tags": 30, "externalId": 16, "isFree": 10, "source": 20}
 
+# One example course, shown beside each column's instructions (not on the Courses sheet,
+# where it would be imported). tests/test_template.py checks that it validates.
+EXAMPLE = {"title": "Introduction to Platform APIs", "courseType": "course", "slug": "intro-platform-apis",
+           "description": "<p>Learn the <strong>basics</strong> of the API.</p>", "publishedStatus": "draft",
+           "authors": "Smith, Jane; John Doe", "tags": "api, onboarding", "externalId": "00042",
+           "isFree": "Yes", "source": "partner-content"}
+
 INSTRUCTIONS_HEAD = [
     "How to fill in this template",
     "",
@@ -90,13 +97,20 @@ def build_template():
     for row in notes.iter_rows(min_row=2):
         if row[0].value in ("Lists", "Custom fields", "Columns"):
             row[0].font = bold
-    notes.append(["Column", "What to put in it"])
+    notes.column_dimensions["C"].width = 40
+    notes.append(["Column", "What to put in it", "Example"])
     for cell in notes[notes.max_row]:
         cell.font = bold
     for field in fields.FIELDS:
-        required = "Required. " if field.required else ""
-        notes.append([field.label, required + field.help + f"  (API field: {field.name})"])
-        notes.cell(row=notes.max_row, column=2).alignment = Alignment(wrap_text=True)
+        # Some help texts say "Required" themselves: never twice.
+        required = "Required. " if field.required and "Required" not in field.help else ""
+        text = required + field.help + f"  (API field: {field.name})"
+        notes.append([field.label, text, EXAMPLE.get(field.name, "")])
+        for column in (2, 3):
+            notes.cell(row=notes.max_row, column=column).alignment = Alignment(wrap_text=True, vertical="top")
+        # An explicit height: a spreadsheet that does not size wrapped rows itself (LibreOffice
+        # rendering, some Excel versions) would otherwise draw them over the next row.
+        notes.row_dimensions[notes.max_row].height = 15 * max(1, -(-len(text) // 95))
     return workbook
 
 

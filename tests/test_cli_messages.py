@@ -47,3 +47,12 @@ def test_an_empty_or_cut_off_workbook_says_so(tmp_path):
     cut.write_bytes(cut.read_bytes()[:300])
     done = run_cli("validate", cut)
     assert done.returncode == 2 and "damaged or cut off" in done.stderr and "EOCD" not in done.stderr
+
+
+def test_the_host_is_checked_before_anything_is_asked_and_the_user_sees_it(tmp_path):
+    source = tmp_path / "c.csv"
+    source.write_text("Title,Course Type\nA,course\n", encoding="utf-8")
+    done = run_cli("run", source, "--base-url", "http://127.0.0.1:9", "--yes", env={"TI_API_KEY": "k"})
+    assert done.returncode == 2
+    assert "Connecting to http://127.0.0.1:9 …" in done.stdout
+    assert done.stderr.startswith("Error: cannot reach http://127.0.0.1:9") and "Plan:" not in done.stdout

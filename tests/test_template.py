@@ -57,6 +57,24 @@ def test_the_instructions_explain_every_column(template):
         assert needle in text, needle
 
 
+def test_the_instructions_say_required_once_and_show_an_example_that_validates(template, tmp_path):
+    from importer.template import EXAMPLE
+    from importer.validating import validate_file
+
+    sheet = openpyxl.load_workbook(template)["Instructions"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert not any("Required. Required." in str(c) for row in rows for c in row if c)
+    examples = {row[0]: row[2] for row in rows if row[0] in {f.label for f in fields.FIELDS} and len(row) > 2}
+    assert all(examples[f.label] for f in fields.FIELDS)
+    filled = tmp_path / "example.csv"
+    labels = [f.label for f in fields.FIELDS]
+    import csv
+    with filled.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([labels, [examples[label] for label in labels]])
+    result = validate_file(filled)
+    assert result.all_issues == [] and result.valid_rows[0].payload["externalId"] == EXAMPLE["externalId"]
+
+
 def test_a_filled_template_validates(template, tmp_path):
     workbook = openpyxl.load_workbook(template)
     workbook["Courses"].append(["A course", "course"])
