@@ -139,7 +139,7 @@ class Importer:
         outcomes: dict[int, RowOutcome] = {}
         to_send = [a for a in plan.actions if a.kind in planning.WRITES]
         report = RunReport([])
-        self.progress.start(len(to_send))
+        self.progress.start(len(to_send), pace=self.pacer.interval)
         try:
             for action in plan.actions:
                 if action.kind in planning.WRITES and self.stop.is_set():
@@ -223,7 +223,7 @@ class Importer:
 
         done: dict[str, tuple[str, str]] = {}
         writes = [a for a in actions if a.kind in undoing.WRITES]
-        self.progress.start(len(writes))
+        self.progress.start(len(writes), pace=self.pacer.interval)
         interrupted = False
         try:
             for action in writes:

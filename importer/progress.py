@@ -20,7 +20,7 @@ PLAIN_EVERY_SECONDS = 10.0
 
 
 class Progress(Protocol):
-    def start(self, total: int) -> None: ...
+    def start(self, total: int, pace: float | None = None) -> None: ...
     def row_done(self, outcome: RowOutcome) -> None: ...
     def retried(self, reply, wait: float) -> None: ...
     def note(self, message: str) -> None: ...
@@ -30,7 +30,7 @@ class Progress(Protocol):
 class NullProgress:
     """Shows nothing."""
 
-    def start(self, total: int) -> None: ...
+    def start(self, total: int, pace: float | None = None) -> None: ...
     def row_done(self, outcome: RowOutcome) -> None: ...
     def retried(self, reply, wait: float) -> None: ...
     def note(self, message: str) -> None: ...
@@ -38,21 +38,34 @@ class NullProgress:
 
 
 class BarProgress:
+    """A bar that fits 80 columns: rows done of rows to send, counts by status, and an ETA
+    from the pacer's rate (`pace`, seconds a row) and the rows left, which holds on a resumed
+    run too, where the rate so far says nothing."""
+
+    SHORT = (("created", "new"), ("updated", "upd"), ("exists", "had"), ("failed", "fail"),
+             ("conflict", "conf"), ("not_found", "nf"))
+
     def __init__(self, stream=sys.stderr):
         self.stream = stream
         self.counts: Counter = Counter()
         self.bar = None
+        self.pace = None
 
-    def start(self, total: int) -> None:
+    def start(self, total: int, pace: float | None = None) -> None:
+        import shutil
+
         from tqdm import tqdm
 
-        self.bar = tqdm(total=total, unit="course", file=self.stream, dynamic_ncols=True,
-                        bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}] {postfix}")
+        self.pace = pace
+        width = min(shutil.get_terminal_size((80, 24)).columns, 80)
+        self.bar = tqdm(total=total, file=self.stream, ncols=width, unit="row",
+                        bar_format="{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {postfix}")
+        self.bar.set_postfix_str(self._postfix(), refresh=False)
 
     def row_done(self, outcome: RowOutcome) -> None:
         self.counts[outcome.status] += 1
-        self.bar.set_postfix_str(self._postfix(), refresh=False)
         self.bar.update(1)
+        self.bar.set_postfix_str(self._postfix())
 
     def retried(self, reply, wait: float) -> None:
         self.counts["retried"] += 1
@@ -68,7 +81,13 @@ class BarProgress:
 
     def _postfix(self) -> str:
         c = self.counts
-        return f"created {c['created']} exists {c['exists']} failed {c['failed']} retried {c['retried']}"
+        parts = [f"{short} {c[status]}" for status, short in self.SHORT if c[status] or status == "created"]
+        if c["retried"]:
+            parts.append(f"retry {c['retried']}")
+        if self.pace and self.bar is not None:
+            left = max(self.bar.total - self.bar.n, 0) * self.pace
+            parts.append(f"ETA {int(left // 60)}:{int(left % 60):02d}")
+        return " ".join(parts)
 
 
 class PlainProgress(BarProgress):
@@ -80,7 +99,7 @@ class PlainProgress(BarProgress):
         self.total = 0
         self.done = 0
 
-    def start(self, total: int) -> None:
+    def start(self, total: int, pace: float | None = None) -> None:
         self.total = total
         self.started = self.last = self.clock()
 
@@ -96,6 +115,10 @@ class PlainProgress(BarProgress):
 
     def retried(self, reply, wait: float) -> None:
         self.counts["retried"] += 1
+
+    def _postfix(self) -> str:
+        c = self.counts
+        return f"created {c['created']} exists {c['exists']} failed {c['failed']} retried {c['retried']}"
 
     def note(self, message: str) -> None:
         print(f"Note: {shown(message, 500)}", file=self.stream, flush=True)

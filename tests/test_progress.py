@@ -31,16 +31,19 @@ def test_plain_lines_every_few_seconds_and_at_the_end():
                      "Note: the server has no lookup"]
 
 
-def test_the_bar_counts_by_status():
+def test_the_bar_counts_by_status_with_an_eta_from_the_pace_and_fits_80_columns():
     stream = io.StringIO()
     progress = BarProgress(stream)
-    progress.start(3)
+    progress.start(200, pace=0.6)  # the pacer's 100/min
     progress.row_done(RowOutcome(2, "created"))
     progress.retried(Reply("POST", "/x", 429), 2.0)
     progress.row_done(RowOutcome(3, "exists"))
-    progress.close()
+    progress.row_done(RowOutcome(4, "updated"))
     shown = stream.getvalue()
-    assert "2/3" in shown and "created 1 exists 1 failed 0 retried 1" in shown
+    progress.close()
+    last = shown.split("\r")[-1]
+    assert "3/200" in last and "new 1 upd 1 had 1 retry 1 ETA 1:58" in last  # 197 rows x 0.6 s
+    assert len(last.rstrip("\n")) <= 80
 
 
 def test_start_progress_picks_plain_lines_without_a_terminal():
