@@ -41,7 +41,13 @@ def write_validation_outputs(result, args, other_outputs: dict | None = None) ->
     check_outputs(args.file, {"error report": report, "payloads file": getattr(args, "payloads", None),
                               **(other_outputs or {})})
     if report:
-        write_error_report(result, report)
+        from .errors import OutputUnusable
+        from .writing import FileInUse
+
+        try:
+            write_error_report(result, report)
+        except FileInUse as exc:
+            raise OutputUnusable(f"the error report cannot be written: {exc}") from None
     if getattr(args, "payloads", None):
         count = write_payloads(result, args.payloads)
         print(f"Payloads: {count} written to {args.payloads}")

@@ -302,10 +302,25 @@ def atomic_write(path, fill, *, encoding: str | None = "utf-8-sig") -> None:
                 fill(handle)
         else:
             fill(str(tmp))
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except PermissionError as exc:
+            raise FileInUse(path) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+class FileInUse(PermissionError):
+    """The file to replace is open in another program (Excel locks what it has open) or
+    locked read-only: a message for a person, not an errno."""
+
+    def __init__(self, path):
+        super().__init__(1, f"{path} is open in another program (Excel?) or read-only; close it there and run "
+                            "again", str(path))
+
+    def __str__(self) -> str:
+        return self.strerror
 
 
 def check_outputs(input_path, outputs: dict[str, object]) -> None:

@@ -1,6 +1,9 @@
 """What ops staff read (part of issue 11): the first line of each message, and its exit code."""
 
+import subprocess
+
 import openpyxl
+import pytest
 
 from .conftest import run_cli
 
@@ -56,3 +59,20 @@ def test_the_host_is_checked_before_anything_is_asked_and_the_user_sees_it(tmp_p
     assert done.returncode == 2
     assert "Connecting to http://127.0.0.1:9 …" in done.stdout
     assert done.stderr.startswith("Error: cannot reach http://127.0.0.1:9") and "Plan:" not in done.stdout
+
+
+def test_a_report_open_in_another_program_says_to_close_it(tmp_path):
+    source = tmp_path / "c.csv"
+    source.write_text("Title,Course Type\nA,nope\n", encoding="utf-8")
+    report = tmp_path / "c.errors.xlsx"
+    report.write_bytes(b"")
+    # Excel keeps what it has open locked; an immutable file is refused the same way (EPERM).
+    if subprocess.run(["chattr", "+i", str(report)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not allowed here, so a locked file cannot be made")
+    try:
+        done = run_cli("validate", source)
+    finally:
+        subprocess.run(["chattr", "-i", str(report)], capture_output=True)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == (f"Error: the error report cannot be written: {report} is open in another "
+                                   "program (Excel?) or read-only; close it there and run again")
