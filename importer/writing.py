@@ -225,6 +225,7 @@ def _write_sheet(workbook, table: Table, styles: _Styles) -> None:
     column_styles = [f' s="{column_formats[i]._get_xf_index()}"' if column_formats[i] is not None else ""
                      for i in range(len(table.headers))]
     short = EXCEL_CELL_LIMIT // 2  # shorter than this, a text fits a cell in any UTF-16 count
+    row_index = 0
     for row_index, row in enumerate(table.rows, start=1):
         if row_index not in marked_rows and len(row) <= len(column_styles) and \
                 all(value is None or (type(value) is str and len(value) < short) for value in row):
@@ -239,9 +240,9 @@ def _write_sheet(workbook, table: Table, styles: _Styles) -> None:
             elif value is None:
                 continue
             _write_cell(sheet, table, styles, row_index, column_index, value, style)
-    last_row = max(row_index if table.rows else 0, 1000)
+    reach = max(row_index + 500, 1000)  # the rows written, and room for more typed below them
     for column_index, choices in table.dropdowns.items():
-        sheet.data_validation(1, column_index, last_row, column_index, {
+        sheet.data_validation(1, column_index, reach, column_index, {
             "validate": "list", "source": choices, "ignore_blank": True,
             "error_title": str(table.headers[column_index])[:32], "error_message": "Pick a value from the list."})
 
