@@ -43,6 +43,8 @@ class Pacer:
         self._hold_until = float("-inf")
         self._hold_reason = "a backoff"
         self._learned = False
+        self.server_limit: int | None = None  # X-RateLimit-Limit, as last seen
+        self.longest_reset = 0.0  # the longest X-RateLimit-Reset seen: about the server's window
 
     @property
     def interval(self) -> float:
@@ -80,8 +82,19 @@ class Pacer:
         if signals.remaining is None:
             self.limit = max(1.0, self.limit * SLOW_DOWN)
 
+    @property
+    def server_rate_per_minute(self) -> float | None:
+        """What the server's own headers allow, if they say: its limit over its window."""
+        if self.server_limit and self.longest_reset > 0:
+            return self.server_limit * 60.0 / self.longest_reset
+        return None
+
     def learn(self, signals: RateSignals) -> None:
         """Take in what a reply said about the limit (call it right after the reply)."""
+        if signals.limit:
+            self.server_limit = signals.limit
+        if signals.reset_in:
+            self.longest_reset = max(self.longest_reset, signals.reset_in)
         if signals.remaining is not None and signals.reset_in is not None and self._last_start > float("-inf"):
             # The server counted the request when it arrived, about when it started: spread
             # the remaining budget from there to the reset.

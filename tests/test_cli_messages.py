@@ -76,3 +76,16 @@ def test_a_report_open_in_another_program_says_to_close_it(tmp_path):
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip() == (f"Error: the error report cannot be written: {report} is open in another "
                                    "program (Excel?) or read-only; close it there and run again")
+
+
+def test_a_server_allowing_more_than_the_rate_limit_is_said_once_at_the_end(tmp_path):
+    from importer.sandbox import Sandbox
+
+    source = tmp_path / "c.csv"
+    source.write_text("Title,Course Type\n" + "".join(f"C{i},course\n" for i in range(12)), encoding="utf-8")
+    with Sandbox(rate_limit=20, rate_window=2, api_key="k") as box:  # 600 requests a minute
+        done = run_cli("run", source, "--base-url", box.base_url, "--rate-limit", "240", "--yes",
+                       env={"TI_API_KEY": "k"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    notes = [line for line in done.stdout.splitlines() if line.startswith("Note: the server's headers allowed")]
+    assert len(notes) == 1 and "more than --rate-limit 240" in notes[0] and "--rate-limit 5" in notes[0]
