@@ -101,15 +101,21 @@ class paused_gc:
     makes walks all of them again, during the build and long after: it was a third of the
     time on 100,000 rows. None of them form cycles (reference counting frees them), so the
     collector is paused while they are built, and put back as it was: a library call leaves
-    the process as it found it. The CLI, which owns its process, then tells the collector to
-    leave what exists alone (`gc.freeze` in `cli`: moved to the permanent generation, still
-    freed as usual when unused), which keeps the writing of the reports fast."""
+    the process as it found it. The CLI, which owns its process, pauses it around the whole
+    of reading and validating with `freeze=True`: before the collector runs again it is told
+    to leave what exists alone (`gc.freeze`: moved to the permanent generation, still freed
+    as usual when unused), so no pass ever walks the million rows (benchmarks V1, P3)."""
+
+    def __init__(self, freeze: bool = False):
+        self.freeze = freeze
 
     def __enter__(self):
         self.was_enabled = gc.isenabled()
         gc.disable()
 
     def __exit__(self, *exc):
+        if self.freeze:
+            gc.freeze()
         if self.was_enabled:
             gc.enable()
 

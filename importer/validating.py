@@ -109,13 +109,11 @@ def validate_file(path, *, sheet: str | None = None,
 
 
 def validate_file_for_cli(path, **options) -> ValidationResult:
-    """`validate_file`, then the collector told to leave the rows alone for the rest of the
-    command (see `reading.paused_gc`): only a process the CLI owns may be changed so."""
-    import gc
-
-    result = validate_file(path, **options)
-    gc.freeze()
-    return result
+    """`validate_file` with the collector paused throughout and then told to leave the rows
+    alone for the rest of the command (see `reading.paused_gc`): only a process the CLI owns
+    may be changed so."""
+    with paused_gc(freeze=True):
+        return validate_file(path, **options)
 
 
 def validate_sheet(sheet: Sheet, *, custom_fields: list[str] | None = None) -> ValidationResult:
