@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .console import EXIT_INTERRUPTED, EXIT_OK, EXIT_ROWS, shown
 from .errors import Declined, OutputExists, Refused, TargetError
-from .pacing import DEFAULT_RATE_PER_MINUTE, Backoff, Pacer
+from .pacing import DEFAULT_RATE_PER_MINUTE
 
 UNDO_COLUMNS = ("source_row", "course_id", "action", "status", "message")
 DONE = ("restored", "archived", "already_undone")
@@ -48,9 +48,9 @@ def add_undo_parser(commands) -> None:
 
 def cmd_undo(args) -> int:
     from . import undoing
-    from .api import CoursesAPI, base_url_for
-    from .applying import Importer, RunSettings
-    from .journal import Journal, default_state_dir
+    from .api import base_url_for
+    from .journal import default_state_dir
+    from .pipeline import connect
     from .progress import start_progress
     from .run_cli import _api_key, _stop_on_signals
     from .writing import check_outputs
@@ -62,15 +62,17 @@ def cmd_undo(args) -> int:
     check_outputs(args.results, {"undo results": output})
     if not args.yes and not sys.stdin.isatty():
         raise Refused("not confirmed: there is no terminal to ask on; add --yes to undo without the question")
-    key = _api_key(base_url)
+    sources: list[str] = []
+    key = _api_key(base_url, sources)
     stop = threading.Event()
     with contextlib.ExitStack() as stack:
-        journal = stack.enter_context(Journal(default_state_dir(args.results) / "journal.sqlite3"))
-        api = stack.enter_context(CoursesAPI(base_url, key, timeout=args.timeout))
-        importer = Importer(api, journal, base_url, Pacer(args.rate_limit, 60.0, sleep=stop.wait), Backoff(),
-                            stop=stop, progress=start_progress(),
-                            settings=RunSettings(max_retries=args.max_retries, max_wait=args.max_wait))
-        importer.check_key()
+        # The same opening as `run` (and the library): the key checked, journal and pacer ready.
+        target = connect(base_url=base_url, api_key=key, rate_limit=args.rate_limit, timeout=args.timeout,
+                         max_wait=args.max_wait, max_retries=args.max_retries,
+                         state_dir=default_state_dir(args.results), stop=stop, progress=start_progress(),
+                         key_source=sources[0] if sources else None)
+        stack.callback(target.close)
+        importer = target.importer
         current = importer.read_courses(list(record.rows))
         actions = undoing.plan_undo(record, current, force=args.force)
         print(f"{undoing.summary(actions)} (run {record.run_id}, on {base_url})")
