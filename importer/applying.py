@@ -39,6 +39,7 @@ from .outcomes import (
     INVALID,
     NOT_ATTEMPTED,
     NOT_FOUND,
+    SKIPPED,
     UNCHANGED,
     UPDATED,
     RowOutcome,
@@ -166,6 +167,10 @@ class Importer:
             outcomes.setdefault(action.row, RowOutcome(action.row, NOT_ATTEMPTED, action.course_id,
                                                        error_code="NOT_ATTEMPTED", error_message=reason))
         report.outcomes = [outcomes[r.row] for r in validation.rows]
+        for result in validation.skipped_rows:  # a skipped row's course is its twin's
+            twin, outcome = outcomes.get(result.same_as), outcomes[result.row]
+            if twin is not None and outcome.status == SKIPPED:
+                outcome.course_id, outcome.course_slug = twin.course_id, twin.course_slug
         report.lookup_supported = self.lookup_supported
         report.retries = self._retries
         return report
@@ -178,6 +183,8 @@ class Importer:
             return self.update_row(result, action)
         if action.kind == planning.INVALID:
             return invalid_outcome(result, self._display)
+        if action.kind == planning.SKIP:
+            return RowOutcome(result.row, SKIPPED, error_code=action.code, error_message=action.message)
         status = {planning.UNCHANGED: UNCHANGED, planning.EXISTS: EXISTS, planning.CONFLICT: CONFLICT,
                   planning.NOT_FOUND: NOT_FOUND}[action.kind]
         return RowOutcome(result.row, status, course.get("id"), course.get("slug"), error_code=action.code,

@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="importer",
         description="Import a spreadsheet of courses into the platform through its REST API.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for failures")
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"importer {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     validate = commands.add_parser(
@@ -50,6 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
     template.add_argument("--force", action="store_true", help="replace an existing file")
     template.set_defaults(handler=cmd_template)
 
+    suggest = commands.add_parser(
+        "map", help="write a suggested mapping file for another system's export",
+        description="Look at an export's headers and values and write a mapping file (TOML) that says which "
+                    "column becomes which course field, with sample values, the distinct values of enumerations "
+                    "to map, and a TODO for every required field no column fills. Fill it in, then use it with "
+                    "--map on validate, plan and run.")
+    suggest.add_argument("file", help="the export: .xlsx or .csv")
+    suggest.add_argument("--sheet", metavar="NAME", help="the sheet to read (default: 'Courses', else the first)")
+    suggest.add_argument("--out", metavar="PATH", help="where to write it (default: <file>.map.toml beside it)")
+    suggest.add_argument("--force", action="store_true", help="replace an existing mapping file")
+    suggest.set_defaults(handler=cmd_map)
+
     from .sandbox.cli import add_sandbox_parser
     add_sandbox_parser(commands)
     from .run_cli import add_run_parsers
@@ -68,6 +82,8 @@ def _add_input_options(command) -> None:
                          help="error report, .xlsx or .csv (default: <file>.errors.xlsx beside it)")
     command.add_argument("--custom-fields", metavar="KEY,KEY", type=key_list,
                          help="the custom field keys configured on the platform; others are warned")
+    command.add_argument("--map", metavar="FILE", dest="mapping",
+                         help="read another system's export through this mapping file (see `importer map`)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,7 +142,7 @@ def _terminate_like_interrupt() -> None:
 def cmd_validate(args) -> int:
     from .validating import validate_file_for_cli as validate_file
 
-    result = validate_file(args.file, sheet=args.sheet, custom_fields=args.custom_fields)
+    result = validate_file(args.file, sheet=args.sheet, custom_fields=args.custom_fields, mapping=args.mapping)
     report = write_validation_outputs(result, args)
     print_validation_summary(result, report)
     return EXIT_OK if not result.invalid_rows else EXIT_ROWS
@@ -140,4 +156,26 @@ def cmd_template(args) -> int:
         raise ImporterError(f"{path} already exists; choose another path or add --force to replace it")
     write_template(path)
     print(f"Template written to {path}")
+    return EXIT_OK
+
+
+def cmd_map(args) -> int:
+    from .mapping import MAP_SUFFIX
+    from .reading import read_sheet
+    from .suggesting import suggest_map
+    from .writing import atomic_write
+
+    out = Path(args.out) if args.out else Path(args.file).with_name(Path(args.file).name + MAP_SUFFIX)
+    if out.exists() and not args.force:
+        raise ImporterError(f"{out} already exists (a map you may have filled in); choose another path with --out, "
+                            "or add --force to replace it")
+    sheet = read_sheet(args.file, args.sheet)
+    text = suggest_map(sheet)
+    atomic_write(out, lambda handle: handle.write(text), encoding="utf-8")
+    todo = text.count("# TODO")
+    print(f"Mapping suggested for {len(sheet.headers)} columns of {shown(sheet.path.name)}: {out}")
+    if todo:
+        print(f"  {todo} line{'s' if todo != 1 else ''} marked TODO need you (a required field no column fills, or "
+              "values to match).")
+    print(f"Check it, then: importer validate {shown(args.file)} --map {shown(out)}")
     return EXIT_OK

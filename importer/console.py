@@ -76,8 +76,10 @@ def print_validation_summary(result, report: Path | None) -> None:
     print(f"  valid:    {len(result.valid_rows)}")
     print(f"  invalid:  {len(result.invalid_rows)}")
     print(f"  warnings: {result.warning_count}")
+    if result.skipped_rows:
+        print(f"  skipped:  {len(result.skipped_rows)} (the same course as an earlier row, sent once)")
     errors = [i for i in result.all_issues if i.is_error]
-    warnings = [i for i in result.all_issues if not i.is_error]
+    warnings = [i for i in result.all_issues if not i.is_error and i.column is not None]
     where = result.columns.display
     for issue in errors[:5]:
         print(f"  row {issue.row}, {shown(where(issue.column), 60)}: {shown(issue.message)}")
@@ -87,5 +89,8 @@ def print_validation_summary(result, report: Path | None) -> None:
         print(f"  warning: row {issue.row}, {shown(where(issue.column), 60)}: {shown(issue.message)}")
     if len(warnings) > 3:
         print(f"  … and {len(warnings) - 3} more warnings")
+    for issue in result.file_issues:
+        if issue.column is None:  # about the file as a whole, e.g. the columns a map leaves out
+            print(f"  {shown(issue.message, 1000)}")
     if report:
         print(f"Report: {report}")

@@ -2,6 +2,7 @@
 
     ImporterError                 base: the CLI prints its message as one line
     ├── FileUnusable              the input cannot be read as a course sheet at all      (exit 2)
+    │   └── MappingUnusable       the mapping file is wrong, or names a column not there (exit 2)
     ├── OutputExists              a results or failures file is already there            (exit 2)
     ├── OutputUnusable            an output path cannot be written, or is the input      (exit 2)
     ├── TargetError               the API cannot be used                                 (exit 2)
@@ -26,6 +27,10 @@ class FileUnusable(ImporterError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class MappingUnusable(FileUnusable):
+    """The mapping file (`--map`) cannot be used as it is: the reason names the key or header."""
 
 
 class OutputExists(ImporterError):

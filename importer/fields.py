@@ -66,7 +66,8 @@ REQUIRED = tuple(f.name for f in FIELDS if f.required)
 ENUM_VALUES = {"courseType": COURSE_TYPES, "publishedStatus": PUBLISHED_STATUSES}
 
 # Columns the importer itself writes into results and failures files. They are ignored on
-# input so that those files can be fed straight back in.
+# input from a file the importer wrote (see `importer_columns`), so that those files can be
+# fed straight back in; in any other file they are ordinary columns.
 OUTPUT_COLUMNS = ("source_row", "status", "course_id", "course_slug", "error_code", "error_message")
 
 
@@ -82,7 +83,9 @@ _ALIASES = {
     "author": "authors",
     "tag": "tags",
     "free": "isFree",
-    "status": None,  # an importer output column, never publishedStatus (see OUTPUT_COLUMNS)
+    # In a file the importer wrote, `status` is the row's outcome and is skipped (see
+    # `importer_columns`); anywhere else a Status column is the course's published status.
+    "status": "publishedStatus",
 }
 HEADER_ALIASES: dict[str, str] = {}
 for _f in FIELDS:
@@ -92,6 +95,22 @@ for _alias, _name in _ALIASES.items():
     if _name:
         HEADER_ALIASES[header_key(_alias)] = _name
 OUTPUT_COLUMN_KEYS = frozenset(header_key(c) for c in OUTPUT_COLUMNS)
+
+
+def importer_columns(headers) -> set[int]:
+    """The columns the importer itself wrote into a results, failures or plan file: its own
+    columns go last, from `source_row` on, which stands beside `status`, `error_code` or `action`.
+    Only these are skipped on input; a `Status` or `course_id` column anywhere else (an export's
+    own) is an ordinary column."""
+    keys = [header_key(h) if h else "" for h in headers]
+    if "sourcerow" not in keys:
+        return set()
+    start = len(keys) - 1 - keys[::-1].index("sourcerow")
+    ours = {i for i in range(start, len(keys)) if keys[i] in OUTPUT_COLUMN_KEYS | _PLAN_KEYS}
+    return ours if any(keys[i] in ("status", "errorcode", "action") for i in ours) else set()
+
+
+_PLAN_KEYS = frozenset({"action", "message"})
 
 
 def field_for_header(header: str) -> str | None:

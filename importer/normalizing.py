@@ -29,6 +29,8 @@ class ColumnMap:
 
     def index_of(self, name: str) -> int | None:
         """The column of an API field (or of a header, or of `column D` for one without)."""
+        if not name:
+            return None
         try:
             return self.fields.index(name)
         except ValueError:
@@ -67,10 +69,14 @@ def map_columns(path, headers: list[str]) -> ColumnMap:
     mapped: list[str | None] = []
     unknown: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
+    ours = fields.importer_columns(headers)
     for index, header in enumerate(headers):
+        if index in ours:
+            mapped.append(None)  # our own status, course_id…: written again fresh by this run
+            continue
         name = fields.field_for_header(header) if header else None
         if name is None:
-            if header and fields.header_key(header) not in fields.OUTPUT_COLUMN_KEYS:
+            if header:
                 unknown.append((index, header))
             mapped.append(None)
             continue
@@ -79,15 +85,35 @@ def map_columns(path, headers: list[str]) -> ColumnMap:
                                      f"{column_letter(index)} ({header!r}) both hold {name}; keep one")
         seen[name] = index
         mapped.append(name)
-    missing = [fields.FIELDS_BY_NAME[n].label for n in fields.REQUIRED if n not in seen]
+    missing = [n for n in fields.REQUIRED if n not in seen]
     if missing:
-        found = ", ".join(repr(h) for h in headers if h) or "none"
-        raise FileUnusable(path, f"no {' or '.join(missing)} column in row 1 (headers found: {found})")
+        raise FileUnusable(path, _no_required_columns(missing, headers))
     return ColumnMap(list(headers), mapped, unknown)
+
+
+def _no_required_columns(missing: list[str], headers: list[str]) -> str:
+    """One line: which required columns are missing, which of the file's columns look like them,
+    and the command that writes a mapping for a file in another system's layout."""
+    from .suggesting import suggest_columns
+
+    labels = [fields.FIELDS_BY_NAME[n].label for n in missing]
+    found = ", ".join(repr(h) for h in headers if h) or "none"
+    looks = suggest_columns(headers, missing)
+    hints = "; ".join(f"{repr(headers[i])} looks like {fields.FIELDS_BY_NAME[n].label}" for n, i in looks.items())
+    hint = f" ({hints})" if hints else ""
+    return (f"no {' or '.join(labels)} column in row 1 (headers found: {found}){hint}. If this is another "
+            "system's export, `importer map FILE` writes a mapping file to fill in; then add --map FILE.map.toml")
 
 
 # --- cells -----------------------------------------------------------------------------
 
+
+
+class KeptText(str):
+    """A cell that is text whatever it looks like (a map's `text = true`): never typed as a
+    number or a boolean."""
+
+    __slots__ = ()
 
 
 def to_text(value) -> str | None:
@@ -151,6 +177,12 @@ def _dedupe_casefold(items) -> list[str]:
     return fields.unique_casefold(item.strip().strip(INVISIBLE).strip() for item in items)
 
 
+def unique_items(items) -> list[str]:
+    """Items of a list already split (no separator splits them again): trimmed, empty ones
+    dropped, each kept once whatever its case."""
+    return _dedupe_casefold(str(item) for item in items)
+
+
 def split_tags(text: str) -> list[str]:
     """Tags separated by commas, semicolons or line breaks; trimmed; empty pieces dropped;
     the same tag in another case kept once, first spelling wins (the server folds case)."""
@@ -174,6 +206,8 @@ def custom_field_value(value):
         return value
     if isinstance(value, float):
         return int(value) if value.is_integer() else value
+    if isinstance(value, KeptText):
+        return to_text(str(value))
     text = to_text(value)
     return None if text is None else typed_text(text)
 
@@ -188,6 +222,6 @@ def typed_text(text: str):
         return text
     if _INT_TEXT.match(text):
         return int(text)
-    if "." in text and _FLOAT_TEXT.match(text):
-        return float(text)
+    if "." in text and _FLOAT_TEXT.match(text) and repr(float(text)) == text:
+        return float(text)  # only when it reads back as the same text: 15.060 and 2.000 stay text
     return text

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 CREATED, UPDATED, UNCHANGED, EXISTS = "created", "updated", "unchanged", "exists"
 CONFLICT, NOT_FOUND, INVALID, FAILED, NOT_ATTEMPTED = "conflict", "not_found", "invalid", "failed", "not_attempted"
-# The row is done: its course is on the platform (`exists`: as it was, the mode did not change it).
-OK_STATUSES = (CREATED, UPDATED, UNCHANGED, EXISTS)
+SKIPPED = "skipped"  # the identical course as an earlier row, which carries it
+# The row is done: its course is on the platform (`exists`: as it was, the mode did not change it;
+# `skipped`: the same course as an earlier row).
+OK_STATUSES = (CREATED, UPDATED, UNCHANGED, EXISTS, SKIPPED)
 # The row needs the user: it goes to the failures file.
 FAILURE_STATUSES = (CONFLICT, NOT_FOUND, INVALID, FAILED, NOT_ATTEMPTED)
 STATUSES = OK_STATUSES + FAILURE_STATUSES  # the order summaries list them in

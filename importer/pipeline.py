@@ -46,8 +46,8 @@ def read(path, *, sheet: str | None = None) -> Sheet:
 
 def from_records(records: Iterable[Mapping], *, name: str = "<records>") -> Sheet:
     """Rows from dicts keyed by the sheet's headers (API names or labels, `customFields.<key>`;
-    a `customFields` dict is spread into such columns). Lists become line-separated cells,
-    which split into tags or authors as in a sheet; NaN and None are empty cells."""
+    a `customFields` dict is spread into such columns). A list is already split: its items
+    are the tags or authors, each whole (a comma inside one stays); NaN and None are empty cells."""
     records = [_flatten(r) for r in records]
     headers: list[str] = []
     seen: set[str] = set()
@@ -81,8 +81,8 @@ def _flatten(record: Mapping) -> dict:
 def _cell(value):
     if value is None:
         return None
-    if isinstance(value, (list, tuple)):
-        return "\n".join(str(v) for v in value) or None
+    if isinstance(value, (list, tuple)):  # already split: its items stay whole (see rules.Rule.items)
+        return tuple(str(v) for v in value if v is not None and str(v).strip()) or None
     if isinstance(value, float) and math.isnan(value):
         return None
     if type(value).__name__ in ("NAType", "NaTType"):
@@ -96,11 +96,17 @@ def _cell(value):
     return str(value)
 
 
-def validate(source, *, custom_fields: list[str] | None = None, sheet: str | None = None) -> ValidationResult:
+def validate(source, *, custom_fields: list[str] | None = None, sheet: str | None = None,
+             mapping=None) -> ValidationResult:
     """Every row checked, nothing sent. `source`: a path, or rows from `read`, `from_records`
-    or `from_dataframe`."""
+    or `from_dataframe`. `mapping`: another system's export read through a mapping file (its
+    path, or the same structure as a dict: `{"title": "course_title", ...}`)."""
+    if mapping is not None:
+        from .mapping import load_mapping
+
+        mapping = load_mapping(mapping)
     rows = source if isinstance(source, Sheet) else read_sheet(source, sheet)
-    return validate_sheet(rows, custom_fields=custom_fields)
+    return validate_sheet(rows, custom_fields=custom_fields, mapping=mapping)
 
 
 # --- the platform ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ is its External ID, else its slug, else its title. Against the course with that 
     update     the course exists and differs in a field the row fills in (the changes listed)
     unchanged  the course exists and already holds every value the row fills in
     conflict   a unique value of the row belongs to another course, or two rows match one course
+    skip       the row repeats an earlier row exactly: one course, sent once
     invalid    validation said so
 
 The mode then decides what is done about it (`MODES`): `create` leaves existing courses as they
@@ -28,6 +29,7 @@ from .outcomes import Change
 
 CREATE, UPDATE, UNCHANGED, EXISTS = "create", "update", "unchanged", "exists"
 CONFLICT, NOT_FOUND, INVALID = "conflict", "not_found", "invalid"
+SKIP = "skip"  # the identical course as an earlier row: that row's course is this row's too
 MODES = ("create", "sync", "update")
 WRITES = (CREATE, UPDATE)
 LABELS = {f.name: f.label for f in fields.FIELDS}
@@ -71,6 +73,8 @@ class Plan:
         parts.append(f"{self.count(CONFLICT)} conflict{'s' if self.count(CONFLICT) != 1 else ''}")
         if self.count(NOT_FOUND):
             parts.append(f"{self.count(NOT_FOUND)} not found")
+        if self.count(SKIP):
+            parts.append(f"{self.count(SKIP)} skipped (the same as an earlier row)")
         parts.append(f"{self.count(INVALID)} invalid")
         return "Plan: " + ", ".join(parts)
 
@@ -85,6 +89,9 @@ def make_plan(validation, catalogue: Catalogue, *, mode: str = "create",
     for result in validation.rows:
         if not result.valid:
             actions[result.row] = Action(result.row, INVALID)
+        elif result.same_as is not None:
+            actions[result.row] = Action(result.row, SKIP, code="SAME_AS_ROW",
+                                         message=f"the same course as row {result.same_as}, which is sent once")
         elif not catalogue.visible:
             actions[result.row] = Action(result.row, CREATE)
         else:
@@ -135,11 +142,20 @@ def changes_between(payload: dict, course: dict, comparable: set[str]) -> tuple[
         if name == "customFields":
             current = course.get("customFields") or {}
             for key, value in new.items():
-                if key in comparable and current.get(key) != value:
+                if key in comparable and not same_custom_value(value, current.get(key)):
                     found.append(Change(fields.CUSTOM_FIELD_PREFIX + key, current.get(key), value))
         elif not same_value(name, new, course.get(name)):
             found.append(Change(name, course.get(name), new))
     return tuple(found)
+
+
+def same_custom_value(new, current) -> bool:
+    """A text that reads back as exactly the platform's number is that number: no sync churns on
+    the type alone ("2.5" and 2.5; but "15.060" is not 15.06)."""
+    if isinstance(new, str) and isinstance(current, int | float) and not isinstance(current, bool):
+        return new in (str(current), repr(current))
+    return new == current and type(new) is type(current) if isinstance(new, bool) or isinstance(current, bool) \
+        else new == current
 
 
 def same_value(name: str, new, current) -> bool:

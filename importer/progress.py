@@ -42,8 +42,10 @@ class BarProgress:
     from the pacer's rate (`pace`, seconds a row) and the rows left, which holds on a resumed
     run too, where the rate so far says nothing."""
 
-    SHORT = (("created", "new"), ("updated", "upd"), ("exists", "had"), ("failed", "fail"),
-             ("conflict", "conf"), ("not_found", "nf"))
+    # Short words that keep the line within 80 columns; any other status (an undo's `archived`)
+    # shows under its own name. Only statuses seen so far are shown: an undo never says `new 0`.
+    SHORT = {"created": "new", "updated": "upd", "exists": "had", "failed": "fail", "conflict": "conf",
+             "not_found": "nf", "restored": "restored", "archived": "archived"}
 
     def __init__(self, stream=sys.stderr):
         self.stream = stream
@@ -59,7 +61,7 @@ class BarProgress:
         self.pace = pace
         width = min(shutil.get_terminal_size((80, 24)).columns, 80)
         self.bar = tqdm(total=total, file=self.stream, ncols=width, unit="row",
-                        bar_format="{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {postfix}")
+                        bar_format="{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}{postfix}")  # tqdm puts ', ' first
         self.bar.set_postfix_str(self._postfix(), refresh=False)
 
     def row_done(self, outcome: RowOutcome) -> None:
@@ -81,7 +83,8 @@ class BarProgress:
 
     def _postfix(self) -> str:
         c = self.counts
-        parts = [f"{short} {c[status]}" for status, short in self.SHORT if c[status] or status == "created"]
+        order = list(self.SHORT) + [s for s in c if s not in self.SHORT and s != "retried"]
+        parts = [f"{self.SHORT.get(status, status)} {c[status]}" for status in order if c[status]]
         if c["retried"]:
             parts.append(f"retry {c['retried']}")
         if self.pace and self.bar is not None:

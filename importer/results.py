@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import OutputExists
-from .fields import OUTPUT_COLUMN_KEYS, OUTPUT_COLUMNS, header_key
+from .fields import OUTPUT_COLUMNS, importer_columns
 from .outcomes import FAILURE_STATUSES, RunReport
 from .validating import ValidationResult
 from .writing import (
@@ -87,7 +87,8 @@ def _exists(path: Path) -> bool:
 
 def _kept_columns(validation: ValidationResult) -> list[int]:
     """The input's columns, less any importer output columns it carried from an earlier run."""
-    return [i for i, h in enumerate(validation.sheet.headers) if header_key(h) not in OUTPUT_COLUMN_KEYS]
+    ours = importer_columns(validation.sheet.headers)
+    return [i for i in range(len(validation.sheet.headers)) if i not in ours]
 
 
 def _text_columns(validation: ValidationResult, kept: list[int]) -> set[int]:

@@ -27,6 +27,7 @@ from .normalizing import (
     split_tags,
     to_text,
     typed_text,
+    unique_items,
 )
 
 EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number; the rest become zeros
@@ -44,10 +45,17 @@ class Rule:
     text: Callable[[str], tuple]  # a trimmed, non-empty text -> (value, problems)
     typed: Callable[[object], tuple] | None = None  # an Excel number or boolean, when it differs
     distinct_values: bool = False  # a column where each row has its own value
+    # A cell that is already a list (a Python list handed to `from_records`, a map's `split`):
+    # its items as they are, for the list fields; any other field reads them one per line.
+    items: Callable[[tuple], tuple] | None = None
 
     def cell(self, raw) -> tuple:
         if raw is None:
             return EMPTY
+        if type(raw) is tuple:
+            if self.items is not None:
+                return self.items(raw)
+            raw = "\n".join(raw)
         if self.typed is not None and type(raw) is not str:
             return self.typed(raw)
         text = to_text(raw)
@@ -64,9 +72,10 @@ def _title(text):
 
 def _enum(name):
     accepted = fields.ENUM_VALUES[name]
+    label = fields.FIELDS_BY_NAME[name].label
 
     def rule(text):
-        value = normalize_enum(text, accepted, name)
+        value = normalize_enum(text, accepted, label)
         if isinstance(value, Issue):
             return None, (value,)
         return value, OK
@@ -98,6 +107,11 @@ def _list(splitter):
         return splitter(text) or None, OK
 
     return rule
+
+
+def _kept_items(items: tuple):
+    """A list already split: each item whole (a comma inside a tag stays), trimmed, once."""
+    return unique_items(items) or None, OK
 
 
 def _external_id(text):
@@ -141,7 +155,7 @@ def _custom(raw):
     return custom_field_value(raw), OK
 
 
-def _custom_text(text):
+def _custom_csv_text(text):
     return typed_text(text), OK
 
 
@@ -151,13 +165,17 @@ RULES: dict[str, Rule] = {
     "slug": Rule(_slug, _id_stored_as_number(_slug), distinct_values=True),
     "description": Rule(_description, distinct_values=True),
     "publishedStatus": Rule(_enum("publishedStatus")),
-    "authors": Rule(_list(split_authors)),
-    "tags": Rule(_list(split_tags)),
+    "authors": Rule(_list(split_authors), items=_kept_items),
+    "tags": Rule(_list(split_tags), items=_kept_items),
     "externalId": Rule(_external_id, _id_stored_as_number(_external_id), distinct_values=True),
     "isFree": Rule(_yes_no, _yes_no),
     "source": Rule(_as_is),
 }
-CUSTOM_FIELD = Rule(_custom_text, _custom)
+# A custom field keeps the type the cell has: in a workbook or records, a text cell is text
+# ("15.060" stays "15.060"); a CSV has only text, so a plain number or TRUE/FALSE is typed when
+# it reads back as exactly the same text (4, 2.5 — not 15.060 or 2.000).
+CUSTOM_FIELD = Rule(_as_is, _custom)
+CSV_CUSTOM_FIELD = Rule(_custom_csv_text, _custom)
 
 
 def run_rule(rule: Rule, column, numbers: list[int], name: str, found: dict, *, all_text: bool | None = None,

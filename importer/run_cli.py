@@ -102,7 +102,7 @@ def cmd_run(args) -> int:
     from .results import choose_output_paths, default_plan_path
     from .validating import validate_file_for_cli as validate_file
 
-    validation = validate_file(args.file, sheet=args.sheet, custom_fields=args.custom_fields)
+    validation = validate_file(args.file, sheet=args.sheet, custom_fields=args.custom_fields, mapping=args.mapping)
     paths = None if args.dry_run else choose_output_paths(args.file, args.results, args.failures)
     outputs = {"plan": plan_path(args, default_plan_path)} if args.dry_run else \
         {"results": paths.results, "failures file": paths.failures, "run log": paths.log}
@@ -150,7 +150,8 @@ class _Session:
 
         planned = make_plan(validation, self.target, mode=self.args.mode, custom_fields=self.args.custom_fields)
         plan = planned.plan
-        _print_plan(validation, plan, self.base_url, self.args.rate_limit, planned.reads)
+        where = f"the sandbox at {self.base_url} (a rehearsal)" if self.args.sandbox else self.base_url
+        _print_plan(validation, plan, where, self.args.rate_limit, planned.reads)
         if self.args.max_changes is not None and plan.writes > self.args.max_changes:
             raise Refused(f"the plan would create or update {plan.writes} courses, more than --max-changes "
                           f"{self.args.max_changes}; nothing was sent")
@@ -233,13 +234,25 @@ def run_facts(args, base_url: str, run_id: str, started_at: str, report, failure
     target = f"--domain {args.domain}" if args.domain else f"--base-url {args.base_url}" if args.base_url \
         else "--sandbox"
     mode = f" --mode {args.mode}" if args.mode != "create" else ""
-    again = f"importer run {failures} {target}{mode}" if failures and not report.all_ok else \
+    mapped = f" --map {args.mapping}" if getattr(args, "mapping", None) else ""
+    again = f"importer run {failures} {target}{mode}{mapped}" if failures and not report.all_ok else \
         "nothing: every row is done"
     return {"kind": RESULTS_KIND, "run_id": run_id, "target": base_url,
             "rehearsal": "yes: the sandbox started by --sandbox" if args.sandbox else "no",
             "mode": args.mode, "file": str(Path(args.file).resolve()), "started": started_at,
             "finished": _now_iso(), "outcome": ", ".join(f"{k} {v}" for k, v in report.counts().items() if v),
-            "to continue": again, "importer_version": __version__}
+            "to continue": again, "importer_version": __version__, **map_facts(args)}
+
+
+def map_facts(args) -> dict:
+    """The mapping a run read its export through, whole, so that a sync months later can be
+    checked against the rules it ran with."""
+    if not getattr(args, "mapping", None):
+        return {}
+    from .mapping import load_mapping
+
+    mapping = load_mapping(args.mapping)
+    return {"map": str(Path(args.mapping).resolve()), "map_text": mapping.text}
 
 
 def _now_iso() -> str:
@@ -399,7 +412,7 @@ def _print_summary(validation, report, written, log_path, elapsed: float) -> Non
         cells = {n: c for n, c in validation.sheet.rows}
         for o in first:
             title = cells[o.row][title_index] if title_index is not None else ""
-            print(f"  row {o.row:<5} {o.status:<8} {shown(o.course_id, 40)}  {shown(title or '', 60)}")
+            print(f"  row {o.row:<5} {o.status:<13} {shown(o.course_id, 40)}  {shown(title or '', 60)}")
     if written.displaced:
         print(f"Warning: the results could not be written where asked ({written.fallback_reason}); "
               "they were written to the files below instead.")

@@ -18,7 +18,7 @@ from . import issues as codes
 from .issues import Issue, error, warning
 from .normalizing import ColumnMap, map_columns
 from .reading import Sheet, paused_gc, read_sheet
-from .rules import CUSTOM_FIELD, RULES, run_rule
+from .rules import CSV_CUSTOM_FIELD, CUSTOM_FIELD, RULES, run_rule
 
 NO_ISSUES: tuple = ()  # shared by every row without problems: 100,000 empty lists are not free
 
@@ -42,6 +42,9 @@ class RowResult:
     values: Values
     index: int  # this row's position in `values`
     _payload: dict | None = None
+    # The row sends the identical course as this earlier row (every field it fills in equal):
+    # one course, sent once; this row is reported `skipped`, neither failed nor to fix.
+    same_as: int | None = None
 
     @property
     def payload(self) -> dict:
@@ -77,10 +80,17 @@ class ValidationResult:
     columns: ColumnMap
     rows: list[RowResult]
     file_issues: list[Issue]  # about the file or a whole column (row 1 = the header)
+    mapping: object = None  # the `mapping.Mapping` an export was read through, if any
 
     @functools.cached_property
     def valid_rows(self) -> list[RowResult]:
-        return [r for r in self.rows if r.valid]
+        """The rows to send: valid, and not the same course as an earlier row."""
+        return [r for r in self.rows if r.valid and r.same_as is None]
+
+    @functools.cached_property
+    def skipped_rows(self) -> list[RowResult]:
+        """Rows identical to an earlier row: that row's course is theirs too."""
+        return [r for r in self.rows if r.valid and r.same_as is not None]
 
     @functools.cached_property
     def invalid_rows(self) -> list[RowResult]:
@@ -101,11 +111,16 @@ class ValidationResult:
         return validation_to_dataframe(self)
 
 
-def validate_file(path, *, sheet: str | None = None,
-                  custom_fields: list[str] | None = None) -> ValidationResult:
-    """Read, normalize and validate a course sheet. Raises `FileUnusable` only when the
-    file as a whole cannot be used; every problem in a row is an `Issue` in the result."""
-    return validate_sheet(read_sheet(path, sheet), custom_fields=custom_fields)
+def validate_file(path, *, sheet: str | None = None, custom_fields: list[str] | None = None,
+                  mapping=None) -> ValidationResult:
+    """Read, normalize and validate a course sheet (an export, through `mapping`: a path to a
+    mapping file or the same structure as a dict). Raises `FileUnusable` only when the file as
+    a whole cannot be used; every problem in a row is an `Issue` in the result."""
+    if mapping is not None:
+        from .mapping import load_mapping
+
+        mapping = load_mapping(mapping)  # a wrong map is said before the export is read
+    return validate_sheet(read_sheet(path, sheet), custom_fields=custom_fields, mapping=mapping)
 
 
 def validate_file_for_cli(path, **options) -> ValidationResult:
@@ -116,14 +131,55 @@ def validate_file_for_cli(path, **options) -> ValidationResult:
         return validate_file(path, **options)
 
 
-def validate_sheet(sheet: Sheet, *, custom_fields: list[str] | None = None) -> ValidationResult:
+def validate_sheet(sheet: Sheet, *, custom_fields: list[str] | None = None, mapping=None) -> ValidationResult:
+    if mapping is not None:
+        return _validate_mapped(sheet, mapping, custom_fields)
     columns = map_columns(sheet.path, sheet.headers)
     with paused_gc():
         rows = _normalize_rows(sheet, columns)
     return ValidationResult(sheet, columns, rows, _column_issues(columns, custom_fields))
 
 
+def _validate_mapped(sheet: Sheet, mapping, custom_fields: list[str] | None) -> ValidationResult:
+    """An export through a mapping: its rows become the fields' cells (`mapping.apply_mapping`),
+    which take the template's road; the result keeps the export's own sheet, cells and column
+    names, so every message, the error report and the failures file speak of the export."""
+    from .mapping import UNUSED_COLUMNS, apply_mapping, load_mapping
+
+    mapping = load_mapping(mapping)
+    mapped = apply_mapping(sheet.headers, sheet.rows, mapping, sheet.path)
+    names = [rule.field for rule in mapping.rules]
+    # A cell under no header in a column the map does not use is not lost: it is not imported,
+    # and the summary says so, as of any column the map leaves out.
+    used = {i for found in mapped.columns.sources.values() for i in found}
+    problems = [p for p in sheet.problems if p.code != codes.CELL_WITHOUT_HEADER or p.column in used]
+    fielded = Sheet(sheet.path, names, [(n, cells) for (n, _), cells in zip(sheet.rows, mapped.cells, strict=True)],
+                    sheet.format, sheet.encoding, sheet.delimiter, sheet.sheet_name, sheet.invisible_marks)
+    with paused_gc():
+        rows = _normalize_rows(fielded, map_columns(sheet.path, names), mapped=True)
+    by_number = dict(sheet.rows)
+    position = {r.row: index for index, r in enumerate(rows)}
+    for row in rows:
+        row.cells = by_number[row.row]
+    for index, found in mapped.issues.items():
+        rows[index].issues = list(rows[index].issues) + found
+    for problem in problems:
+        row = rows[position[problem.row]]
+        row.issues = list(row.issues) + [error(problem.row, mapped.columns.name_at(problem.column), problem.value,
+                                               problem.code, problem.message)]
+    file_issues = _column_issues(mapped.columns, custom_fields)
+    unused = mapped.columns.unused_headers()
+    if unused:
+        file_issues.append(warning(1, None, ", ".join(unused), UNUSED_COLUMNS,
+                                   f"Not imported (the map {mapping.name} does not use them): {', '.join(unused)}."))
+    result = ValidationResult(sheet, mapped.columns, rows, file_issues)
+    result.mapping = mapping
+    return result
+
+
 def _column_issues(columns: ColumnMap, custom_fields: list[str] | None) -> list[Issue]:
+    """Warnings about whole columns: one the importer does not know, a custom field the
+    platform does not have."""
     found = [warning(1, header, header, codes.UNKNOWN_COLUMN,
                      f"Column '{header}' is not a course field and is ignored. Field columns are: "
                      + ", ".join(f.label for f in fields.FIELDS)
@@ -144,8 +200,9 @@ def _column_issues(columns: ColumnMap, custom_fields: list[str] | None) -> list[
 # --- the rows -------------------------------------------------------------------------
 
 
-def _normalize_rows(sheet: Sheet, columns: ColumnMap) -> list[RowResult]:
-    """Every row's values and issues, worked out column by column (see `rules.run_rule`)."""
+def _normalize_rows(sheet: Sheet, columns: ColumnMap, *, mapped: bool = False) -> list[RowResult]:
+    """Every row's values and issues, worked out column by column (see `rules.run_rule`).
+    `mapped`: the cells are a map's, which may be lists or yes/no values whatever the file."""
     numbers = [number for number, _ in sheet.rows]
     by_column = list(zip(*(cells for _, cells in sheet.rows), strict=True)) if sheet.rows else \
         [()] * len(columns.fields)
@@ -153,7 +210,7 @@ def _normalize_rows(sheet: Sheet, columns: ColumnMap) -> list[RowResult]:
     standard: dict[str, list] = {}
     custom: dict[str, list] = {}
     by_name = {name: i for i, name in enumerate(columns.fields) if name}
-    all_text = True if sheet.format == "csv" else None  # CSV cells are all text
+    all_text = True if sheet.format == "csv" and not mapped else None  # CSV cells are all text
     for spec in fields.FIELDS:  # payload keys in the guide's order
         if spec.name in by_name:
             column = by_column[by_name[spec.name]]
@@ -162,16 +219,20 @@ def _normalize_rows(sheet: Sheet, columns: ColumnMap) -> list[RowResult]:
     for index, name in enumerate(columns.fields):
         if name and name.startswith(fields.CUSTOM_FIELD_PREFIX):
             key = name[len(fields.CUSTOM_FIELD_PREFIX):]
-            custom[key] = run_rule(CUSTOM_FIELD, by_column[index], numbers, name, found, all_text=all_text,
+            rule = CSV_CUSTOM_FIELD if sheet.format == "csv" else CUSTOM_FIELD
+            custom[key] = run_rule(rule, by_column[index], numbers, name, found, all_text=all_text,
                                    invisible_marks=sheet.invisible_marks)
     _flag_missing(standard, numbers, found)
-    _flag_duplicates(standard, numbers, found)
+    same_as = _flag_duplicates(standard, custom, numbers, found)
     if sheet.problems:
         _add_file_problems(sheet, columns, numbers, found)
 
     values = Values(tuple(standard), tuple(standard.values()), tuple(custom), tuple(custom.values()))
-    return [RowResult(number, cells, found.get(index, NO_ISSUES), values, index)
+    rows = [RowResult(number, cells, found.get(index, NO_ISSUES), values, index)
             for index, (number, cells) in enumerate(sheet.rows)]
+    for index, first in same_as.items():
+        rows[index].same_as = first
+    return rows
 
 
 def _add_file_problems(sheet: Sheet, columns: ColumnMap, numbers: list[int], found: dict) -> None:
@@ -187,10 +248,11 @@ def _add_file_problems(sheet: Sheet, columns: ColumnMap, numbers: list[int], fou
 def _flag_missing(standard: dict[str, list], numbers: list[int], found: dict) -> None:
     for name in fields.REQUIRED:
         values = standard.get(name) or [None] * len(numbers)
+        message = f"{fields.FIELDS_BY_NAME[name].label} is required."
         for index, value in enumerate(values):
             if value is None and not any(i.column == name for i in found.get(index, ())):
                 found.setdefault(index, []).append(error(numbers[index], name, None, codes.MISSING_REQUIRED_FIELD,
-                                                         f"Field '{name}' is required."))
+                                                         message))
 
 
 # --- the whole file --------------------------------------------------------------------
@@ -200,10 +262,15 @@ _UNIQUE = (("title", codes.DUPLICATE_TITLE, "Title"),
            ("externalId", codes.DUPLICATE_EXTERNAL_ID, "External ID"))
 
 
-def _flag_duplicates(standard: dict[str, list], numbers: list[int], found: dict[int, list[Issue]]) -> None:
-    """The guide requires unique titles, slugs and externalIds: flag every row of a group
-    that shares one, naming the other rows, so the user can pick which to change."""
-    for name, code, label in _UNIQUE:
+def _flag_duplicates(standard: dict[str, list], custom: dict[str, list], numbers: list[int],
+                     found: dict[int, list[Issue]]) -> dict[int, int]:
+    """The guide requires unique titles, slugs and externalIds. Rows that would send the
+    identical course (every value equal: real exports repeat rows) are one course: the later
+    ones are returned as {row index: the first's row number}, to be skipped. Every row of a
+    group that shares a value but differs is flagged, naming the other rows, so the user can
+    pick which to change."""
+    groups_by_field = {}
+    for name, _, _ in _UNIQUE:
         values = standard.get(name)
         if not values:
             continue
@@ -216,7 +283,15 @@ def _flag_duplicates(standard: dict[str, list], numbers: list[int], found: dict[
         for index, value in enumerate(values):
             if value in repeated:
                 groups[value].append(index)
-        for value, group in groups.items():
+        groups_by_field[name] = groups
+    if not groups_by_field:
+        return {}
+    same_as = _identical_rows(groups_by_field, standard, custom, numbers, found)
+    for name, code, label in _UNIQUE:
+        for value, group in groups_by_field.get(name, {}).items():
+            group = [i for i in group if i not in same_as]
+            if len(group) < 2:
+                continue
             for index in group:
                 others = [str(numbers[i]) for i in group if i != index]
                 where = "row " + others[0] if len(others) == 1 else "rows " + ", ".join(others)
@@ -224,6 +299,30 @@ def _flag_duplicates(standard: dict[str, list], numbers: list[int], found: dict[
                     numbers[index], name, value, code,
                     f"{label} '{value}' is also used in {where}; it must be unique. "
                     "Change all but one of them."))
+    return same_as
+
+
+def _identical_rows(groups_by_field: dict, standard: dict, custom: dict, numbers: list[int],
+                    found: dict) -> dict[int, int]:
+    """Among rows that share a unique value, those whose every value equals an earlier row's
+    (and that have no error of their own): {row index: that earlier row's number}."""
+    columns = list(standard.values()) + list(custom.values())
+    candidates = sorted({i for groups in groups_by_field.values() for group in groups.values() for i in group})
+    first_with: dict[tuple, int] = {}
+    same_as = {}
+    for index in candidates:
+        if any(issue.is_error for issue in found.get(index, ())):
+            continue
+        key = tuple(_hashable(column[index]) for column in columns)
+        if key in first_with:
+            same_as[index] = numbers[first_with[key]]
+        else:
+            first_with[key] = index
+    return same_as
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else (type(value), value) if value is not None else None
 
 
 def default_report_path(input_path) -> Path:

@@ -371,6 +371,8 @@ def id_columns(columns) -> set[int]:
 def as_written(value, is_id: bool):
     """Cells go back out as they came in; an id typed as a number goes out as text (42, not
     42.0), so that Excel cannot mangle it. Text is never touched, spaces included."""
+    if type(value) is tuple:  # a list handed to `from_records`: its items one per line
+        return "\n".join(value)
     return to_text(value) if is_id and not isinstance(value, str) else value
 
 
