@@ -12,9 +12,10 @@ from pathlib import Path
 EXIT_OK, EXIT_ROWS, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-# Characters that move the cursor, clear the screen or ring the bell when printed: a cell's
-# value shown on the terminal gets them as visible escapes instead (ESC is one of them).
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Characters that move the cursor, clear the screen, ring the bell or break the line when
+# printed: a cell's value shown on the terminal gets them as visible escapes instead (ESC is
+# one of them; a title's line break shows as \x0a, so one row stays one line).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def shown(text, limit: int = 300) -> str:
@@ -70,9 +71,16 @@ def _remove_stale_report(path: Path) -> None:
 
 
 def print_validation_summary(result, report: Path | None) -> None:
+    from .code_pages import describe
+
     sheet = result.sheet
     where = f" (sheet {sheet.sheet_name})" if sheet.sheet_name else ""
-    print(f"Read {len(result.rows)} rows from {shown(sheet.path)}{shown(where, 80)}")
+    if sheet.sheet_name and getattr(sheet, "other_sheets", None):
+        where = f" (sheet {sheet.sheet_name}; not read: {', '.join(sheet.other_sheets)}; another with --sheet NAME)"
+    code_page = describe(sheet.encoding)
+    if code_page:
+        where += f" (text in {code_page})"
+    print(f"Read {len(result.rows)} rows from {shown(sheet.path)}{shown(where, 200)}")
     print(f"  valid:    {len(result.valid_rows)}")
     print(f"  invalid:  {len(result.invalid_rows)}")
     print(f"  warnings: {result.warning_count}")

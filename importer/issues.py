@@ -29,6 +29,11 @@ UNKNOWN_CUSTOM_FIELD = "UNKNOWN_CUSTOM_FIELD"
 HTML_STRIPPED = "HTML_STRIPPED"
 ID_STORED_AS_NUMBER = "ID_STORED_AS_NUMBER"
 ID_TOO_LONG_FOR_EXCEL = "ID_TOO_LONG_FOR_EXCEL"
+# Warnings: what the file holds differs from what the person saw (see `excel_view` too).
+PLACEHOLDER = "PLACEHOLDER"
+AMBIGUOUS_NUMBER = "AMBIGUOUS_NUMBER"
+LINE_BREAK = "LINE_BREAK"
+AUTHORS_WITH_COMMA = "AUTHORS_WITH_COMMA"
 
 # `column` is the API name (what scripts read); `header` is the user's own header and its
 # letter, `Course Type (B)` (what a person reads).

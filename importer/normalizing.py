@@ -169,8 +169,8 @@ def normalize_bool(value) -> bool | Issue:
                          "(also TRUE/FALSE, Y/N, 1/0).")
 
 
-_TAG_SEPARATORS = re.compile(r"[,;\r\n]+")
-_AUTHOR_SEPARATORS = re.compile(r"[;\r\n]+")
+_TAG_SEPARATORS = re.compile(r"[,;|\r\n]+")  # `|`: how several systems export lists
+_AUTHOR_SEPARATORS = re.compile(r"[;|\r\n]+")
 
 
 def _dedupe_casefold(items) -> list[str]:
@@ -184,13 +184,13 @@ def unique_items(items) -> list[str]:
 
 
 def split_tags(text: str) -> list[str]:
-    """Tags separated by commas, semicolons or line breaks; trimmed; empty pieces dropped;
+    """Tags separated by commas, semicolons, `|` or line breaks; trimmed; empty pieces dropped;
     the same tag in another case kept once, first spelling wins (the server folds case)."""
     return _dedupe_casefold(_TAG_SEPARATORS.split(text))
 
 
 def split_authors(text: str) -> list[str]:
-    """Authors separated by semicolons or line breaks. Commas stay: 'Smith, Jane' is one name."""
+    """Authors separated by semicolons, `|` or line breaks. Commas stay: 'Smith, Jane' is one name."""
     return _dedupe_casefold(_AUTHOR_SEPARATORS.split(text))
 
 

@@ -14,7 +14,6 @@ import codecs
 import csv
 import datetime as dt
 import gc
-import math
 import os
 import re
 import stat
@@ -22,7 +21,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .code_pages import single_byte_encoding
 from .errors import FileUnusable
+from .excel_view import ExcelDate, excel_date, excel_number
 from .issues import CELL_WITHOUT_HEADER, EXCEL_ERROR_VALUE, UNCLOSED_QUOTE
 from .issues import CONTROL_CHARACTER as CONTROL_CHARACTER_CODE
 
@@ -51,8 +52,10 @@ class Sheet:
     # `normalizing.to_text` would have to strip: then no column needs searching for them.
     invisible_marks: bool = True
     # What the file itself got wrong in a row (a cell under no header, a quotation mark
-    # that never closes, an Excel error value): each makes its row invalid, named there.
+    # that never closes, an Excel error value): each makes its row invalid, named there; and
+    # what differs from what the person saw (a merged cell filled), a warning there.
     problems: list[CellProblem] = field(default_factory=list)
+    other_sheets: list[str] = field(default_factory=list)  # a workbook's sheets not read
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,7 @@ class CellProblem:
     value: object
     code: str
     message: str
+    severity: str = "error"  # or "warning": the row is still sent
 
 
 def read_sheet(path, sheet: str | None = None) -> Sheet:
@@ -184,11 +188,8 @@ def _survey_csv(path: Path) -> tuple[str, dict]:
                 break
         if encoding == "cp1252":
             found["control"] = True  # bytes 0x80-0x9f may decode to C1 controls: look at the cells
-            # Five bytes have no letter in Windows-1252; Latin-1 gives them one rather than fail.
             handle.seek(0)
-            while chunk := handle.read(1 << 22):
-                if any(b in chunk for b in (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")):
-                    return "latin-1", found
+            return single_byte_encoding(path, handle), found
     return encoding or "utf-8", found
 
 
@@ -427,22 +428,31 @@ def _read_workbook(path: Path, sheet: str | None) -> Sheet:
     if not names:
         raise FileUnusable(path, "has no sheets")
     hidden = {e.name for e in entries if not e.visible}
-    name = _choose_sheet(path, names, hidden, sheet)
-    error_cells = {}
+    name = _choose_sheet(path, names, hidden, sheet, lambda n: _first_row(workbook, n))
+    facts = None
     entry = next((e for e in entries if e.name == name), None)
     if entry is not None:
-        error_cells = xlsx_guard.inspect_sheet(path, entry)
+        facts = xlsx_guard.inspect_sheet(path, entry)
     with paused_gc():
         try:
             values = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
         except Exception as exc:
             raise FileUnusable(path, f"sheet {name!r} cannot be read ({_short(exc)})") from exc
-        return _workbook_sheet(path, name, values, error_cells)
+        return _workbook_sheet(path, name, values, facts, others=[n for n in names if n != name])
 
 
-def _choose_sheet(path: Path, names: list[str], hidden: set[str], asked: str | None) -> str:
-    """The sheet asked for (exactly, else ignoring case); else `Courses` in any case; else
-    the first sheet a person can see (a hidden first sheet is usually a lookup list)."""
+def _first_row(workbook, name: str) -> list:
+    try:
+        return [c for c in next(iter(workbook.get_sheet_by_name(name).iter_rows()), []) if c not in (None, "")]
+    except Exception:  # a damaged or odd sheet: it is simply not the one chosen
+        return []
+
+
+def _choose_sheet(path: Path, names: list[str], hidden: set[str], asked: str | None, first_row=None) -> str:
+    """The sheet asked for (exactly, else ignoring case); else `Courses` in any case; else the
+    first sheet a person can see whose first row has a Title column (a README or notes sheet
+    often comes first); else the first sheet a person can see (a hidden first sheet is usually
+    a lookup list)."""
     if asked is not None:
         if asked in names:
             return asked
@@ -453,13 +463,21 @@ def _choose_sheet(path: Path, names: list[str], hidden: set[str], asked: str | N
     preferred = [n for n in names if n.strip().casefold() == PREFERRED_SHEET.casefold()]
     if preferred:
         return PREFERRED_SHEET if PREFERRED_SHEET in preferred else preferred[0]
-    visible = [n for n in names if n not in hidden]
-    return (visible or names)[0]
+    visible = [n for n in names if n not in hidden] or names
+    if first_row is not None and len(visible) > 1:
+        from .fields import field_for_header
+
+        for name in visible:
+            if any(field_for_header(str(h)) == "title" for h in first_row(name)):
+                return name
+    return visible[0]
 
 
-def _workbook_sheet(path: Path, name: str, values: list[list], error_cells: dict | None = None) -> Sheet:
+def _workbook_sheet(path: Path, name: str, values: list[list], facts=None, others: list[str] = ()) -> Sheet:
     if not values or not any(_excel_cell(c) is not None for c in values[0]):
-        raise FileUnusable(path, f"sheet {name!r} is empty: row 1 must hold the column headers")
+        also = f"; the workbook's other sheets are: {', '.join(others)} (choose one with --sheet NAME)" if others \
+            else ""
+        raise FileUnusable(path, f"sheet {name!r} is empty: row 1 must hold the column headers{also}")
     headers = ["" if c is None else str(c).strip() for c in map(_excel_cell, values[0])]
     while headers and headers[-1] == "":
         headers.pop()
@@ -478,8 +496,17 @@ def _workbook_sheet(path: Path, name: str, values: list[list], error_cells: dict
         if any(c is not None for c in cells):
             rows.append((number, cells))
     sheet = Sheet(path, headers, rows, "xlsx", sheet_name=name)
-    if error_cells:
-        sheet.problems += _error_cell_problems(sheet, error_cells)
+    sheet.other_sheets = list(others)
+    if facts is not None:
+        from .excel_view import sheet_problems
+
+        if facts.error_cells:
+            sheet.problems += _error_cell_problems(sheet, facts.error_cells)
+        sheet.problems += sheet_problems(sheet, facts, CellProblem)
+    if any(type(c) is ExcelDate for _, cells in sheet.rows for c in cells):
+        from .excel_view import date_problems
+
+        sheet.problems += date_problems(sheet, CellProblem)
     sheet.problems += cells_without_header(sheet)
     sheet.problems += control_characters(sheet)
     return sheet
@@ -511,17 +538,11 @@ def _excel_cell(value) -> Cell:
     if isinstance(value, bool):
         return value
     if isinstance(value, float):
-        if math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
-            return int(value)
-        return value
+        return excel_number(value)  # 15 significant digits, as Excel shows and keeps them
     if isinstance(value, int):
         return value
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ") if value.time() != dt.time() else value.date().isoformat()
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return str(value)
+    if isinstance(value, dt.date | dt.time | dt.timedelta):
+        return excel_date(value)  # text, warned about: Excel may have made the date from what was typed
     text = str(value)
     return None if text.strip() == "" else text
 

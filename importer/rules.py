@@ -12,6 +12,7 @@ in one pass. That is what lets 100,000 rows validate in about a second.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -63,6 +64,11 @@ class Rule:
 
 
 def _title(text):
+    if "\n" in text or "\r" in text:  # wrapped with Alt+Enter: one title, on one line
+        one_line = " ".join(part.strip() for part in text.splitlines() if part.strip())
+        value, problems = _title(one_line)
+        return value, _problem(codes.LINE_BREAK, codes.WARNING, f"The title has a line break (Alt+Enter); it is sent "
+                               f"on one line: '{one_line}'.", text) + problems
     if len(text) <= fields.TITLE_MAX_LENGTH:
         return text, OK
     over = len(text) - fields.TITLE_MAX_LENGTH
@@ -107,6 +113,15 @@ def _list(splitter):
         return splitter(text) or None, OK
 
     return rule
+
+
+def _authors(text):
+    names = split_authors(text)
+    if len(names) == 1 and "," in text and all(len(p.split()) >= 2 for p in text.split(",")):
+        return names, _problem(codes.AUTHORS_WITH_COMMA, codes.WARNING, f"Read as one author, '{names[0]}': a comma "
+                               "stays inside a name ('Smith, Jane'). If these are several people, separate them with "
+                               "semicolons: 'Jane Smith; John Doe'.", text)
+    return names or None, OK
 
 
 def _kept_items(items: tuple):
@@ -159,13 +174,45 @@ def _custom_csv_text(text):
     return typed_text(text), OK
 
 
+_GROUPED = re.compile(r"^-?\d{1,3}(?:[.,\u00a0\u202f ]\d{3})+(?:[.,]\d+)?$")  # 1.234 / 1,234 / 1 234 / 1.234,5
+_DECIMAL_COMMA = re.compile(r"^-?(?:0|[1-9]\d*),\d+$")  # 4,5
+
+
+def _custom_decimal_comma_text(text):
+    """A CSV that German or French Excel wrote (`;` between cells, `,` in numbers)."""
+    if _DECIMAL_COMMA.match(text):
+        return float(text.replace(",", ".")), OK
+    if "," in text and "." in text and re.fullmatch(r"-?\d{1,3}(?:\.\d{3})+,\d+", text):
+        return float(text.replace(".", "").replace(",", ".")), OK  # 1.234,5: both marks, one reading
+    if _GROUPED.match(text):
+        return text, _ambiguous(text)
+    return typed_text(text), OK
+
+
+def _custom_decimal_point_text(text):
+    if _GROUPED.match(text):
+        return text, _ambiguous(text)
+    return typed_text(text), OK
+
+
+def _ambiguous(text: str) -> tuple:
+    """A number written with a separator that means thousands in one locale and the decimal point
+    in another: a thousand times off either way, so it is sent as the text it is."""
+    decimal = max(text.rfind(","), text.rfind(".")) if "," in text and "." in text else -1
+    whole, fraction = (text[:decimal], "." + text[decimal + 1:]) if decimal >= 0 else (text, "")
+    grouped = re.sub(r"[.,\u00a0\u202f ]", "", whole) + fraction
+    return _problem(codes.AMBIGUOUS_NUMBER, codes.WARNING, f"'{text}' reads as {grouped} in one locale and as a "
+                    "decimal in another, so it is sent as the text it is. Type the number without a thousands "
+                    "separator (1234, or 1.5) if a number is meant.", text)
+
+
 RULES: dict[str, Rule] = {
     "title": Rule(_title, distinct_values=True),
     "courseType": Rule(_enum("courseType")),
     "slug": Rule(_slug, _id_stored_as_number(_slug), distinct_values=True),
     "description": Rule(_description, distinct_values=True),
     "publishedStatus": Rule(_enum("publishedStatus")),
-    "authors": Rule(_list(split_authors), items=_kept_items),
+    "authors": Rule(_authors, items=_kept_items),
     "tags": Rule(_list(split_tags), items=_kept_items),
     "externalId": Rule(_external_id, _id_stored_as_number(_external_id), distinct_values=True),
     "isFree": Rule(_yes_no, _yes_no),
@@ -175,7 +222,9 @@ RULES: dict[str, Rule] = {
 # ("15.060" stays "15.060"); a CSV has only text, so a plain number or TRUE/FALSE is typed when
 # it reads back as exactly the same text (4, 2.5 — not 15.060 or 2.000).
 CUSTOM_FIELD = Rule(_as_is, _custom)
-CSV_CUSTOM_FIELD = Rule(_custom_csv_text, _custom)
+CSV_CUSTOM_FIELD = Rule(_custom_decimal_point_text, _custom)
+# A CSV from a comma-decimal locale: 4,5 is 4.5; 1.234 and 12.500 are ambiguous, kept as text and warned.
+CSV_DECIMAL_COMMA_CUSTOM_FIELD = Rule(_custom_decimal_comma_text, _custom)
 
 
 def run_rule(rule: Rule, column, numbers: list[int], name: str, found: dict, *, all_text: bool | None = None,

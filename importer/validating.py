@@ -9,6 +9,7 @@ CLI's `validate` and `run` both use.
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from . import issues as codes
 from .issues import Issue, error, warning
 from .normalizing import ColumnMap, map_columns
 from .reading import Sheet, paused_gc, read_sheet
-from .rules import CSV_CUSTOM_FIELD, CUSTOM_FIELD, RULES, run_rule
+from .rules import CSV_CUSTOM_FIELD, CSV_DECIMAL_COMMA_CUSTOM_FIELD, CUSTOM_FIELD, RULES, run_rule
 
 NO_ISSUES: tuple = ()  # shared by every row without problems: 100,000 empty lists are not free
 
@@ -165,8 +166,7 @@ def _validate_mapped(sheet: Sheet, mapping, custom_fields: list[str] | None) -> 
         rows[index].issues = list(rows[index].issues) + found
     for problem in problems:
         row = rows[position[problem.row]]
-        row.issues = list(row.issues) + [error(problem.row, mapped.columns.name_at(problem.column), problem.value,
-                                               problem.code, problem.message)]
+        row.issues = list(row.issues) + [_issue_of(problem, mapped.columns)]
     file_issues = _column_issues(mapped.columns, custom_fields)
     unused = mapped.columns.unused_headers()
     if unused:
@@ -213,14 +213,16 @@ def _normalize_rows(sheet: Sheet, columns: ColumnMap, *, mapped: bool = False) -
     all_text = True if sheet.format == "csv" and not mapped else None  # CSV cells are all text
     for spec in fields.FIELDS:  # payload keys in the guide's order
         if spec.name in by_name:
-            column = by_column[by_name[spec.name]]
+            column = _without_placeholders(by_column[by_name[spec.name]], numbers, spec.name, found, all_text)
             standard[spec.name] = run_rule(RULES[spec.name], column, numbers, spec.name, found, all_text=all_text,
                                            invisible_marks=sheet.invisible_marks)
     for index, name in enumerate(columns.fields):
         if name and name.startswith(fields.CUSTOM_FIELD_PREFIX):
             key = name[len(fields.CUSTOM_FIELD_PREFIX):]
-            rule = CSV_CUSTOM_FIELD if sheet.format == "csv" else CUSTOM_FIELD
-            custom[key] = run_rule(rule, by_column[index], numbers, name, found, all_text=all_text,
+            rule = CUSTOM_FIELD if sheet.format != "csv" else \
+                CSV_DECIMAL_COMMA_CUSTOM_FIELD if sheet.delimiter == ";" else CSV_CUSTOM_FIELD
+            column = _without_placeholders(by_column[index], numbers, name, found, all_text)
+            custom[key] = run_rule(rule, column, numbers, name, found, all_text=all_text,
                                    invisible_marks=sheet.invisible_marks)
     _flag_missing(standard, numbers, found)
     same_as = _flag_duplicates(standard, custom, numbers, found)
@@ -235,14 +237,45 @@ def _normalize_rows(sheet: Sheet, columns: ColumnMap, *, mapped: bool = False) -
     return rows
 
 
+# What people type for "nothing here". Sent, `N/A` would become a course's External ID, the
+# identity every later sync matches on; so each is treated as an empty cell, with a warning.
+PLACEHOLDERS = frozenset({"-", "--", "---", "—", "–", "n/a", "na", "n.a.", "none", "null", "nil", "tbd",
+                          "tba", "tbc", "?", "??", "...", "…"})
+_PLACEHOLDER_SEARCH = re.compile(r"(?:^|\x00)[ \t\u00a0]*(?:" + "|".join(
+    re.escape(p) for p in sorted(PLACEHOLDERS, key=len, reverse=True)) + r")[ \t\u00a0]*(?=\x00|$)", re.I)
+
+
+def _without_placeholders(column, numbers: list[int], name: str, found: dict, all_text: bool | None):
+    """The column with placeholder cells (`N/A`, `-`, `TBD`) emptied, a warning on each. One
+    search of the whole column first: most hold none."""
+    texts = column if all_text else [c for c in column if type(c) is str]
+    if not _PLACEHOLDER_SEARCH.search("\x00".join(c for c in texts if c is not None)):
+        return column
+    column = list(column)
+    for index, raw in enumerate(column):
+        if type(raw) is str and raw.strip(" \t\u00a0").casefold() in PLACEHOLDERS:
+            column[index] = None
+            label = fields.FIELDS_BY_NAME[name].label if name in fields.FIELDS_BY_NAME else name
+            found.setdefault(index, []).append(warning(
+                numbers[index], name, raw, codes.PLACEHOLDER,
+                f"'{raw.strip()}' means nothing here, so {label} is treated as empty"
+                + (" (it would otherwise become this course's identity on the platform)"
+                   if name in ("externalId", "slug", "title") else "") + "."))
+    return column
+
+
 def _add_file_problems(sheet: Sheet, columns: ColumnMap, numbers: list[int], found: dict) -> None:
     """What `reading` found wrong in a row's cells is an error of that row, like any other."""
     position = {number: index for index, number in enumerate(numbers)}
     for problem in sheet.problems:
         index = position.get(problem.row)
         if index is not None:
-            found.setdefault(index, []).append(error(problem.row, columns.name_at(problem.column), problem.value,
-                                                     problem.code, problem.message))
+            found.setdefault(index, []).append(_issue_of(problem, columns))
+
+
+def _issue_of(problem, columns: ColumnMap) -> Issue:
+    return Issue(problem.row, columns.name_at(problem.column), problem.value, problem.code, problem.severity,
+                 problem.message)
 
 
 def _flag_missing(standard: dict[str, list], numbers: list[int], found: dict) -> None:
@@ -250,7 +283,7 @@ def _flag_missing(standard: dict[str, list], numbers: list[int], found: dict) ->
         values = standard.get(name) or [None] * len(numbers)
         message = f"{fields.FIELDS_BY_NAME[name].label} is required."
         for index, value in enumerate(values):
-            if value is None and not any(i.column == name for i in found.get(index, ())):
+            if value is None and not any(i.column == name and i.is_error for i in found.get(index, ())):
                 found.setdefault(index, []).append(error(numbers[index], name, None, codes.MISSING_REQUIRED_FIELD,
                                                          message))
 

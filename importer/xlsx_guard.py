@@ -6,8 +6,11 @@ a part that expands to gigabytes. Nothing is read here beyond the zip's director
 workbook's sheet list and one streamed pass over the chosen sheet's XML (about 0.3 s per
 100,000 rows), and what is plainly not a course sheet is refused with one line.
 
-The same pass finds the cells that hold an Excel error (`#N/A`, `#DIV/0!`): the reader
-gives them as empty, which would send the row without that value.
+The same pass finds what the reader gives differently from what a person sees in Excel:
+cells that hold an Excel error (`#N/A`, `#DIV/0!`), which the reader gives as empty; formulas
+with no computed value (a workbook written by a script and never opened in Excel); merged
+cells, whose value the reader gives in the first cell only; rows hidden by a filter; and
+cells that show a link's text.
 """
 
 from __future__ import annotations
@@ -38,6 +41,13 @@ _DIMENSION = re.compile(rb'<(?:\w+:)?dimension ref="[A-Z]*\d*:?([A-Z]+)(\d+)"')
 _ERROR_CELL = re.compile(rb'<(?:\w+:)?c\b([^>]*\bt="e"[^>]*)>(.{0,200}?)</(?:\w+:)?c>', re.S)
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
+# A cell with a formula: its attributes, the formula (or a shared one's empty tag) and its value, if any.
+_FORMULA_CELL = re.compile(rb'<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)\s*'
+                           rb'(?:<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>|<(?:\w+:)?v/>)?', re.S)
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+_HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\bhidden="(?:1|true)"[^>]*>')
+_HYPERLINK = re.compile(rb"<(?:\w+:)?hyperlink\b[^>]*>")
+_FULL_CALC = re.compile(rb'<(?:\w+:)?calcPr\b[^>]*fullCalcOnLoad="(?:1|true)"')
 
 
 @dataclass
@@ -48,9 +58,16 @@ class SheetEntry:
 
 
 @dataclass
-class Inspection:
-    sheets: list[SheetEntry]
-    error_cells: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, column index) -> "#N/A"
+class SheetFacts:
+    """What the chosen sheet's XML says beyond its values; cells by (Excel row, column index)."""
+
+    error_cells: dict[tuple[int, int], str] = field(default_factory=dict)  # -> "#N/A"
+    # Formulas whose value the file does not hold (or holds only as a placeholder the program that
+    # wrote it asked Excel to recompute on opening): -> the formula's text.
+    uncalculated: dict[tuple[int, int], str] = field(default_factory=dict)
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # first row, first col, last row, last col
+    hidden_rows: set[int] = field(default_factory=set)
+    links: dict[tuple[int, int], str] = field(default_factory=dict)  # -> the link's target
 
 
 def list_sheets(path: Path) -> list[SheetEntry]:
@@ -61,17 +78,33 @@ def list_sheets(path: Path) -> list[SheetEntry]:
         return _sheets(path, archive)
 
 
-def inspect_sheet(path: Path, entry: SheetEntry) -> dict[tuple[int, int], str]:
+def inspect_sheet(path: Path, entry: SheetEntry) -> SheetFacts:
     """Stream the sheet's XML once: refuse a sheet spanning far more cells than any
-    catalogue, and return its error cells."""
+    catalogue, and return what it says beyond its values (`SheetFacts`)."""
+    facts = SheetFacts()
     if entry.part is None:
-        return {}
+        return facts
     with _open(path) as archive:
         try:
             info = archive.getinfo(entry.part)
         except KeyError:
-            return {}  # the reader will say what is wrong with it
-        return _scan_sheet(path, archive, info, entry.name)
+            return facts  # the reader will say what is wrong with it
+        recalculated = bool(_FULL_CALC.search(_read_small(path, archive, "xl/workbook.xml") or b""))
+        _scan_sheet(path, archive, info, entry.name, facts, recalculated)
+        if facts.links:
+            facts.links = _link_targets(path, archive, entry.part, facts.links)
+    return facts
+
+
+def _link_targets(path: Path, archive: zipfile.ZipFile, part: str, links: dict) -> dict:
+    """Each linked cell's target: an address from the sheet's relationships, or a place in the workbook."""
+    folder, name = posixpath.split(part)
+    rels = _read_small(path, archive, posixpath.join(folder, "_rels", name + ".rels")) or b""
+    targets = {}
+    for tag in _RELATIONSHIP.findall(rels):
+        attributes = dict(_ATTRIBUTE.findall(tag))
+        targets[attributes.get(b"Id", b"")] = _unescape_xml(attributes.get(b"Target", b"").decode("utf-8", "replace"))
+    return {cell: targets.get(rel.encode(), "") if not rel.startswith("#") else rel for cell, rel in links.items()}
 
 
 def _open(path: Path) -> zipfile.ZipFile:
@@ -136,9 +169,10 @@ def _unescape_xml(text: str) -> str:
             .replace("&apos;", "'").replace("&amp;", "&"))
 
 
-def _scan_sheet(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> dict:
+def _scan_sheet(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, facts: SheetFacts,
+                recalculated: bool = False) -> None:
     rows = columns = 0
-    errors: dict[tuple[int, int], str] = {}
+    errors = facts.error_cells
     seen = 0
     tail = b""
     try:
@@ -163,7 +197,17 @@ def _scan_sheet(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, nam
                     columns = max(columns, column_number(letters))
                 if b't="e"' in data:
                     _collect_errors(data, errors)
-                # A tag cut in two by the chunk boundary is seen whole in the next round.
+                if b"<f" in data or b":f" in data:
+                    _collect_formulas(data, facts.uncalculated, recalculated)
+                if b"hidden=" in data:
+                    facts.hidden_rows.update(int(r) for r in _ROW_REF.findall(b"".join(_HIDDEN_ROW.findall(data))))
+                if b"mergeCell " in data:
+                    facts.merged += [(int(r1), column_number(c1) - 1, int(r2), column_number(c2) - 1)
+                                     for c1, r1, c2, r2 in _MERGE.findall(data)]
+                if b"hyperlink " in data:
+                    _collect_links(data, facts.links)
+                # A tag cut in two by the chunk boundary is seen whole in the next round (the
+                # collections above are keyed by cell, so a tag seen twice counts once).
                 tail = data[-256:]
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         raise FileUnusable(path, f"is not a readable Excel workbook: sheet {name!r} is damaged ({exc})") from exc
@@ -172,7 +216,31 @@ def _scan_sheet(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, nam
         raise FileUnusable(path, f"sheet {name!r} reaches row {rows:,} and column {column_name(columns)}: "
                                  f"{rows * columns:,} cells from A1, far beyond any catalogue. If the table is "
                                  "small, delete the stray cells or formatting far from it; refused before reading")
-    return errors
+    facts.merged = sorted(set(facts.merged))
+
+
+def _collect_formulas(data: bytes, found: dict, recalculated: bool) -> None:
+    """Formulas with no value in the file: a script wrote them (openpyxl, pandas) and no
+    spreadsheet program has computed them yet. A workbook that asks to be recalculated on
+    opening holds placeholders (XlsxWriter writes 0), not what Excel will show."""
+    for attributes, formula, value in _FORMULA_CELL.findall(data):
+        if value and not recalculated:
+            continue
+        ref = _REF.search(attributes)
+        if ref:
+            text = _unescape_xml(formula.decode("utf-8", "replace")) if formula else "(a shared formula)"
+            found[(int(ref.group(2)), column_number(ref.group(1)) - 1)] = text
+
+
+def _collect_links(data: bytes, links: dict) -> None:
+    for tag in _HYPERLINK.findall(data):
+        attributes = dict(_ATTRIBUTE.findall(tag))
+        ref = re.match(rb"([A-Z]+)(\d+)", attributes.get(b"ref", b""))
+        rel = next((v for k, v in attributes.items() if k.endswith(b":id")), None)
+        where = attributes.get(b"location")
+        if ref and (rel or where):
+            cell = (int(ref.group(2)), column_number(ref.group(1)) - 1)
+            links[cell] = rel.decode() if rel else "#" + _unescape_xml(where.decode("utf-8", "replace"))
 
 
 def _collect_errors(data: bytes, errors: dict) -> None:

@@ -249,7 +249,7 @@ def test_pipes_and_devices_are_refused_in_one_line(tmp_path, make):
 def test_excel_error_cells_a_lowercase_sheet_and_a_hidden_first_sheet(tmp_path):
     path = workbook_with_error_cells(tmp_path / "errors.xlsx")
     done = validate(path, "--report", tmp_path / "report.csv")
-    assert done.returncode == 1 and "(sheet courses)" in done.stdout
+    assert done.returncode == 1 and "(sheet courses;" in done.stdout
     report = read_sheet(tmp_path / "report.csv")
     found = {(cells[0], cells[1], cells[4]) for _, cells in report.rows}
     assert found == {("3", "description", "EXCEL_ERROR_VALUE"), ("4", "title", "EXCEL_ERROR_VALUE")}
