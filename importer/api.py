@@ -89,6 +89,23 @@ class Reply:
     sent: bool = True  # False when the request surely never reached the server
     elapsed: float = 0.0
     location: str | None = None  # where a 3xx points
+    content_type: str = ""
+
+    @property
+    def speaks_the_api(self) -> bool:
+        """A reply in the contract's form: a JSON object (a login page or a captive portal answers
+        with HTML, often 200)."""
+        json_type = not self.content_type or "json" in self.content_type.lower()
+        return isinstance(self.body, dict) and json_type
+
+    def describe(self) -> str:
+        """What came back, in a few words: status, type and the start of the text."""
+        snippet = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", self.text)).strip()[:120]
+        kind = self.content_type.split(";")[0] or "no content type"
+        shape = f"a JSON object with {', '.join(sorted(self.body)[:6]) or 'nothing'}" \
+            if isinstance(self.body, dict) else kind
+        quoted = f": {snippet!r}" if snippet and not isinstance(self.body, dict) else ""
+        return f"HTTP {self.status}, {shape}{quoted}"
 
     @property
     def kind(self) -> str:
@@ -153,15 +170,20 @@ class CoursesAPI:
         self.base_url = base_url
         self.timeout = timeout
         self._transport = transport
+        # Only the encodings `BoundedDecoder` reads, bounded: a reply's decoded size is capped
+        # whatever its packed size (a 24 KB gzip bomb unpacks to gigabytes).
         self._headers = {"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT,
-                         "Accept": "application/json"}
+                         "Accept": "application/json", "Accept-Encoding": "gzip, deflate"}
         self._client = self._new_client()
 
     def _new_client(self) -> httpx.Client:
         # A host that does not answer at all is known within 10 s (a connection, not a reply).
         timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, CONNECT_TIMEOUT))
+        # Loopback (the sandbox) never goes through a proxy; elsewhere HTTP(S)_PROXY, NO_PROXY and
+        # SSL_CERT_FILE (a company's own certificate authority) are honoured, as httpx reads them.
+        local = is_loopback(urlsplit(self.base_url).hostname or "")
         return httpx.Client(base_url=self.base_url, timeout=timeout, transport=self._transport,
-                            headers=self._headers)
+                            headers=self._headers, trust_env=not local)
 
     def close(self) -> None:
         self._client.close()
@@ -226,8 +248,10 @@ class CoursesAPI:
             return Reply(method, path, None, transport_error=f"no complete reply within {self.timeout:g} s",
                          sent=True, elapsed=elapsed)
         error = done.get("error")
+        if isinstance(error, httpx.ProxyError):
+            return Reply(method, path, None, transport_error=self._proxy_note(error), sent=False, elapsed=elapsed)
         if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-            return Reply(method, path, None, transport_error=_describe(error), sent=False, elapsed=elapsed)
+            return Reply(method, path, None, transport_error=self._connect_note(error), sent=False, elapsed=elapsed)
         if isinstance(error, (httpx.TransportError, httpx.StreamError)):  # read/write timeouts, dropped connections
             return Reply(method, path, None, transport_error=_describe(error), sent=True, elapsed=elapsed)
         if isinstance(error, httpx.InvalidURL | UnicodeError | httpx.LocalProtocolError):
@@ -236,30 +260,136 @@ class CoursesAPI:
         if error is not None:
             raise error
         if done.get("oversized"):
-            return Reply(method, path, None, transport_error=f"the reply was larger than {MAX_BODY_BYTES // 2**20} MB",
-                         sent=True, elapsed=elapsed)
+            return Reply(method, path, None, transport_error=f"the reply was larger than {MAX_BODY_BYTES // 2**20} MB "
+                         "unpacked", sent=True, elapsed=elapsed)
+        if done.get("undecodable"):
+            return Reply(method, path, None, transport_error=done["undecodable"], sent=True, elapsed=elapsed)
         response, body = done["response"]
         return _reply_from(method, path, response, body, elapsed)
+
+
+    def proxy(self) -> tuple[str, str] | None:
+        """(the proxy's address, the variable that set it) for this base URL, if one is used."""
+        if self._transport is not None:
+            return None
+        return proxy_for(self.base_url)
+
+    def _connect_note(self, error: Exception) -> str:
+        if "CERTIFICATE_VERIFY_FAILED" in str(error) or "certificate verify failed" in str(error):
+            return (f"the server's TLS certificate is not trusted on this machine ({_ssl_reason(error)}): a "
+                    "self-signed certificate, or one from a company's own authority (a proxy that inspects "
+                    "HTTPS). Point SSL_CERT_FILE at a file holding that authority's certificate and the public "
+                    "ones (see the README); the importer never turns the check off")
+        proxy = self.proxy()
+        if proxy:
+            return (f"{_describe(error)} to the proxy {proxy[0]} (set by {proxy[1]}): is the proxy running, and is "
+                    "its address right? NO_PROXY lists hosts reached without it")
+        return _describe(error)
+
+    def _proxy_note(self, error: Exception) -> str:
+        proxy = self.proxy()
+        where = f" {proxy[0]} (set by {proxy[1]})" if proxy else ""
+        return f"the proxy{where} did not pass the connection on ({error}); ask who runs it, or check NO_PROXY"
+
+
+def proxy_for(url: str) -> tuple[str, str] | None:
+    """The proxy the environment sets for `url`, as httpx reads it, and the variable that set it."""
+    import os
+    import urllib.request
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if is_loopback(host) or urllib.request.proxy_bypass_environment(host):
+        return None
+    for name in (f"{parts.scheme}_proxy", "all_proxy"):
+        for variable in (name.upper(), name.lower()):
+            if os.environ.get(variable):
+                return os.environ[variable], variable
+    return None
+
+
+def _ssl_reason(error: Exception) -> str:
+    found = re.search(r"certificate verify failed: ([^(\]]+)", str(error))
+    return found.group(1).strip() if found else "certificate verify failed"
 
 
 def _fetch(client: httpx.Client, method: str, path: str, kwargs: dict, deadline: float, done: dict) -> None:
     """Send, and read the body in chunks, stopping at the deadline or the size cap."""
     try:
         with client.stream(method, path, **kwargs) as response:
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if time.monotonic() > deadline or done.get("abandoned"):
-                    done["late"] = True
-                    return
-                if size > MAX_BODY_BYTES:
-                    chunks = [b""]
-                    done["oversized"] = True
-                    break
-                chunks.append(chunk)
+            decoder = BoundedDecoder(response.headers.get("Content-Encoding", ""), MAX_BODY_BYTES)
+            chunks = []
+            try:
+                for raw in response.iter_raw():
+                    if time.monotonic() > deadline or done.get("abandoned"):
+                        done["late"] = True
+                        return
+                    chunks.append(decoder.decode(raw))
+                chunks.append(decoder.flush())
+            except httpx.StreamConsumed:  # a reply made whole in memory (a test's mock transport)
+                chunks = [response.content]
             done["response"] = (response, b"".join(chunks))
+    except ReplyTooLarge:
+        done["oversized"] = True
+    except UndecodableReply as exc:
+        done["undecodable"] = str(exc)
     except BaseException as exc:  # handed to the caller's thread, which decides
         done["error"] = exc
+
+
+class ReplyTooLarge(Exception):
+    pass
+
+
+class UndecodableReply(Exception):
+    pass
+
+
+class BoundedDecoder:
+    """A reply body unpacked (gzip, deflate, or several in turn) never beyond `limit` bytes: each
+    step is asked for at most what is left, so memory stays bounded whatever the packing ratio."""
+
+    def __init__(self, encodings: str, limit: int):
+        import zlib
+
+        self.limit = limit
+        self.size = 0
+        self.steps = []
+        for name in [e.strip().lower() for e in encodings.split(",") if e.strip()][::-1]:
+            if name in ("gzip", "x-gzip"):
+                self.steps.append(zlib.decompressobj(16 + zlib.MAX_WBITS))
+            elif name == "deflate":
+                self.steps.append(zlib.decompressobj())
+            elif name != "identity":
+                raise UndecodableReply(f"the reply came packed as {name!r}, which was not asked for")
+
+    def decode(self, data: bytes) -> bytes:
+        import zlib
+
+        try:
+            for step in self.steps:
+                data = self._bounded(step, data)
+        except zlib.error as exc:
+            raise UndecodableReply(f"the reply's packing is damaged ({exc})") from None
+        self.size += len(data)
+        if self.size > self.limit:
+            raise ReplyTooLarge
+        return data
+
+    def _bounded(self, step, data: bytes) -> bytes:
+        out = [step.decompress(data, self.limit - self.size + 1)]
+        produced = len(out[0])
+        while step.unconsumed_tail:
+            if self.size + produced > self.limit:
+                raise ReplyTooLarge
+            out.append(step.decompress(step.unconsumed_tail, self.limit - self.size - produced + 1))
+            produced += len(out[-1])
+        if self.size + produced > self.limit:
+            raise ReplyTooLarge
+        return b"".join(out)
+
+    def flush(self) -> bytes:
+        return self.decode(b"") if self.steps else b""
 
 
 def _reply_from(method: str, path: str, response: httpx.Response, content: bytes, elapsed: float) -> Reply:
@@ -269,11 +399,15 @@ def _reply_from(method: str, path: str, response: httpx.Response, content: bytes
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         body = None  # an HTML page from a proxy, say: kept as text
     return Reply(method, path, response.status_code, body, text, rate_signals(response.headers, body),
-                 elapsed=elapsed, location=response.headers.get("Location"))
+                 elapsed=elapsed, location=response.headers.get("Location"),
+                 content_type=response.headers.get("Content-Type", ""))
 
 
 def rate_signals(headers, body, now: float | None = None) -> RateSignals:
-    now = time.time() if now is None else now
+    """The limit the server states. Its times (a Retry-After date, a reset moment) are read
+    against its own clock, from its `Date` header: a server a day ahead of this machine would
+    otherwise ask for a day's wait on every retry."""
+    now = server_now(headers) or (time.time() if now is None else now)
     return RateSignals(
         limit=_int(headers.get("X-RateLimit-Limit")),
         remaining=_int(headers.get("X-RateLimit-Remaining")),
@@ -299,6 +433,18 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if moment is None:
         return None
     return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
+def server_now(headers) -> float | None:
+    """The server's clock, from its `Date` header (None when absent or unreadable)."""
+    value = headers.get("Date")
+    if not value:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return moment.timestamp() if moment is not None and moment.tzinfo is not None else None
 
 
 def _body_retry_after(body) -> float | None:

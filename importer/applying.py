@@ -29,7 +29,8 @@ from . import catalogue as catalogue_reading
 from . import planning
 from .api import CoursesAPI, Reply
 from .catalogue import Catalogue
-from .errors import BadKey, TargetBusy, TargetError, TargetUnreachable
+from .errors import BadKey, NotTheAPI, TargetBusy, TargetError, TargetUnreachable
+from .fields import CUSTOM_FIELD_PREFIX as CUSTOM_PREFIX
 from .journal import SENDING, Journal, identity_key
 from .outcomes import (
     CONFLICT,
@@ -42,6 +43,7 @@ from .outcomes import (
     SKIPPED,
     UNCHANGED,
     UPDATED,
+    Change,
     RowOutcome,
     RunReport,
 )
@@ -94,6 +96,7 @@ class Importer:
         self._retries = 0
         self._waited = 0.0
         self._journal_error: sqlite3.Error | None = None
+        self._stop_error: TargetError | None = None  # a reply not the API's: stop after this row
         self._display = None
         self.lookup_supported: bool | None = None
 
@@ -105,8 +108,8 @@ class Importer:
         if reply.status is None and not reply.sent:
             # Nothing answers there (refused, no such host): say so now, not after a minute of
             # backing off. A server that answers but is busy (429, 5xx) is waited for as usual.
-            raise TargetUnreachable(f"cannot reach {self.target}: {reply.message}; check the address "
-                                    "(nothing was sent)")
+            advice = "" if "proxy" in reply.message or "certificate" in reply.message else "; check the address"
+            raise TargetUnreachable(f"cannot reach {self.target}: {reply.message}{advice} (nothing was sent)")
         if reply.kind in ("transient", "lost"):
             self._note_transient(reply)
             self._back_off(1, reply)
@@ -151,6 +154,8 @@ class Importer:
                     self.progress.row_done(outcome)
                 if self._journal_error:
                     raise self._journal_error
+                if self._stop_error:
+                    raise self._stop_error
         except Interrupted:
             report.interrupted = True
         except TargetError as exc:
@@ -158,7 +163,7 @@ class Importer:
         except sqlite3.Error as exc:
             # Without the journal a lost reply could not be told from a new course: stop.
             report.stop_reason = (f"the journal ({self.journal.path}) could not be written ({exc}); stopped so that "
-                                  "nothing can be sent twice. Free some disk space, then run the same command")
+                                  f"nothing can be sent twice. {journal_advice(exc)}")
         finally:
             self.progress.close()
         reason = "the run was interrupted before this row" if report.interrupted else \
@@ -255,11 +260,42 @@ class Importer:
     # --- one row ---
 
     def update_row(self, result: RowResult, action: Action) -> RowOutcome:
-        """PUT the changed fields. The previous values are journaled first: the run can be undone."""
+        """PUT the changed fields, if the platform still holds what the plan saw in them: a course
+        someone edited since the plan becomes a conflict, their edit kept. The previous values,
+        as read just before the write, are journaled first: the run can be undone."""
         course_id = action.course_id
+        fresh = self._with_retries(lambda: self.api.get(course_id), row=result.row)
+        if fresh.kind == "auth":
+            raise BadKey(f"the API key was refused (HTTP {fresh.status}) at row {result.row}; "
+                         "the key may have been revoked")
+        if fresh.status == 404:
+            return RowOutcome(result.row, CONFLICT, course_id, error_code="CHANGED_SINCE_PLAN",
+                              error_message="the course was deleted on the platform since the plan; nothing was sent")
+        if fresh.kind in ("transient", "lost", "row_failure") and (fresh.speaks_the_api or fresh.status is None):
+            return RowOutcome(result.row, FAILED, course_id, error_code=fresh.code,
+                              error_message=f"could not read the course before updating it: {fresh.message}; "
+                                            "nothing was sent")
+        if fresh.kind != "ok" or not fresh.speaks_the_api or fresh.body.get("id") != course_id:
+            raise NotTheAPI(f"the server stopped answering as the courses API (reading course {course_id} before "
+                            f"updating it, it answered {fresh.describe()}); stopped before anything more was sent")
+        edited = planning.edited_since(action, fresh.body)
+        if edited:
+            return RowOutcome(result.row, CONFLICT, course_id, fresh.body.get("slug"), error_code="CHANGED_SINCE_PLAN",
+                              error_message=f"changed on the platform since the plan: {', '.join(edited)}; nothing "
+                                            "was sent, so that edit is kept. Plan again to see the differences")
+        action.changes = tuple(Change(c.field, planning.current_value(fresh.body, c.field), c.new)
+                               for c in action.changes)
+        if "customFields" in (action.body or {}):  # the whole object goes: built on what the platform holds now
+            custom = dict(fresh.body.get("customFields") or {})
+            custom.update({c.field[len(CUSTOM_PREFIX):]: c.new for c in action.changes
+                           if c.field.startswith(CUSTOM_PREFIX)})
+            action.body = {**action.body, "customFields": custom}
         self.journal.record_update(self.target, self.settings.run_id, course_id, result.row, action.changes,
                                    applied=False)
         reply = self._with_retries(lambda: self.api.update(course_id, action.body), row=result.row)
+        if reply.kind == "ok" and not reply.speaks_the_api:
+            raise NotTheAPI(f"the server stopped answering as the courses API (to the update of course {course_id} "
+                            f"it answered {reply.describe()}); the update may not have been applied")
         if reply.kind == "ok":
             self.journal.record_update(self.target, self.settings.run_id, course_id, result.row, action.changes,
                                        applied=True)
@@ -298,6 +334,11 @@ class Importer:
                 self.journal.record(self.target, key, FAILED, source_row=result.row)
                 raise BadKey(f"the API key was refused (HTTP {reply.status}) at row {result.row}; "
                              "the key may have been revoked")
+            if kind in ("unconfirmed", "row_failure") and not reply.speaks_the_api:
+                # A login page or a captive portal answering for the server: stop, once a lookup
+                # says the course was not made (the journal keeps `sending` otherwise, so the
+                # next run looks it up before anything is sent).
+                return self._not_the_api(result, key, reply)
             if kind == "unconfirmed":
                 # The server said yes without saying to what: never resend blind. The journal
                 # keeps `sending`, so a later run looks the course up before anything else.
@@ -309,8 +350,11 @@ class Importer:
                                                 "found by lookup, so it was not sent again. Check in the admin "
                                                 "panel; a re-run looks it up again before sending.")
             if kind == "row_failure":
-                if ambiguous and reply.code.startswith("DUPLICATE_"):
-                    return self._resolve_duplicate(result, key, reply, EXISTS if sent_before else CREATED)
+                if reply.code.startswith("DUPLICATE_"):
+                    # Ours after a lost reply, or made meanwhile by another run (another machine,
+                    # another folder): when the course with this row's identity is there, it is this row's.
+                    return self._resolve_duplicate(result, key, reply, CREATED if ambiguous and not sent_before
+                                                   else EXISTS, ambiguous)
                 self.journal.record(self.target, key, FAILED, source_row=result.row)
                 return RowOutcome(result.row, FAILED, error_code=reply.code, error_message=reply.message)
             ambiguous = ambiguous or kind == "lost"
@@ -325,6 +369,26 @@ class Importer:
                 found = self.look_up(result)
                 if found:
                     return self._created(result, key, found, CREATED)
+
+    def _not_the_api(self, result: RowResult, key: str, reply: Reply) -> RowOutcome:
+        what = (f"the server stopped answering as the courses API: to the create of row {result.row} it "
+                f"answered {reply.describe()} (a login page or a network's sign-in page?)")
+        try:
+            found = self.look_up(result)
+        except NotTheAPI:
+            found, confirmed = None, False
+        else:
+            confirmed = self.lookup_supported is not False
+        if found:
+            self._stop_error = NotTheAPI(what)
+            return self._created(result, key, found, CREATED)
+        if confirmed:
+            self.journal.record(self.target, key, FAILED, source_row=result.row)
+        self._stop_error = NotTheAPI(what + ("; the course was not made" if confirmed else
+                                             "; whether the course was made could not be checked, so the next "
+                                             "run looks it up before sending"))
+        return RowOutcome(result.row, NOT_ATTEMPTED if confirmed else FAILED, error_code="NOT_THE_API",
+                          error_message=str(self._stop_error))
 
     def _journal_created(self, result: RowResult, key: str, reply: Reply) -> None:
         """Right after a 201, before anything else (the run log included): the id is on disk.
@@ -344,12 +408,15 @@ class Importer:
                             source_file=self.settings.source_file, source_row=result.row)
         return RowOutcome(result.row, status, course_id, slug)
 
-    def _resolve_duplicate(self, result: RowResult, key: str, reply: Reply, status: str) -> RowOutcome:
-        """A duplicate after a lost reply is probably our own course: find it."""
+    def _resolve_duplicate(self, result: RowResult, key: str, reply: Reply, status: str,
+                           ambiguous: bool) -> RowOutcome:
+        """A duplicate is this row's course when the course with the row's identity is there."""
         found = self.look_up(result)
         if found:
             return self._created(result, key, found, status)
         self.journal.record(self.target, key, FAILED, source_row=result.row)
+        if not ambiguous:
+            return RowOutcome(result.row, FAILED, error_code=reply.code, error_message=reply.message)
         why = "this server cannot be searched" if self.lookup_supported is False else "no match was found"
         return RowOutcome(result.row, FAILED, error_code="UNCONFIRMED",
                           error_message=f"{reply.message} A reply was lost earlier, so this may be the course "
@@ -371,10 +438,14 @@ class Importer:
                                "cannot be reconciled automatically; duplicates are refused by the server's "
                                "uniqueness rules and reported as failures")
             return None
-        if reply.kind != "ok" or not isinstance(reply.body, dict):
+        if reply.kind == "ok" and not (reply.speaks_the_api and isinstance(reply.body.get("courses"), list)):
+            # Never "not found" from a reply of another shape: that would resend a course that exists.
+            raise NotTheAPI(f"the server stopped answering as the courses API (a lookup by {field_name} "
+                            f"answered {reply.describe()}); stopped so that nothing is sent twice")
+        if reply.kind != "ok":
             return None
         self.lookup_supported = True
-        for course in reply.body.get("courses") or []:
+        for course in reply.body["courses"]:
             if isinstance(course, dict) and course.get(field_name) == value and course.get("id"):
                 return course
         return None
@@ -443,6 +514,15 @@ class Importer:
         self._retries += 1
         self.progress.retried(reply, delay)
         self.pacer.hold(delay, why)
+
+
+def journal_advice(exc: Exception) -> str:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return "Another run or program is using it: wait for it to end, then run the same command"
+    if "full" in text:
+        return "Free some disk space, then run the same command"
+    return "Move the journal aside and run the same command: the platform knows which courses exist"
 
 
 def _redirect_note(reply: Reply) -> str:

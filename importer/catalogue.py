@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .api import CoursesAPI, Reply
-from .errors import TargetError
+from .errors import NotTheAPI, TargetError
 
 LOOKUP_ROWS = 100
 LOOKUPS_PER_ROW = 3
@@ -46,6 +46,7 @@ class Catalogue:
     _by: dict[str, dict] = field(default_factory=lambda: {name: {} for name in UNIQUE_FIELDS})
     _asked: set = field(default_factory=set)  # (field, value) pairs looked up
     custom_keys: set[str] = field(default_factory=set)  # every customFields key seen on the instance
+    pages_unreadable: str | None = None  # the list answered in another shape: rows are looked up instead
 
     def add(self, course: dict) -> None:
         if not isinstance(course, dict) or not course.get("id"):
@@ -107,6 +108,11 @@ def _read_pages(catalogue: Catalogue, api: CoursesAPI, send: Send, *, max_pages:
         catalogue.requests += 1
         if not _usable(catalogue, reply, "list the courses"):
             return
+        if not _in_contract_shape(reply):
+            # A list in another shape is never "the instance is empty": look each row up
+            # instead, which stops the run if the lookups are of another shape too.
+            catalogue.pages_unreadable = reply.describe()
+            return
         for course in reply.body.get("courses") or []:
             catalogue.add(course)
         page = reply.body.get("pageInfo") or {}
@@ -121,11 +127,22 @@ def _look_up(catalogue: Catalogue, api: CoursesAPI, send: Send, name: str, value
     catalogue.requests += 1
     if not _usable(catalogue, reply, f"look courses up by {name}"):
         return False
+    if not _in_contract_shape(reply):
+        listing = f"; the course list answered {catalogue.pages_unreadable}" if catalogue.pages_unreadable else ""
+        raise NotTheAPI(f"the platform answered a lookup by {name} in a shape the importer does not know "
+                        f"({reply.describe()}{listing}), so what it holds cannot be known; nothing was sent")
     catalogue._asked.add((name, value))
     for course in reply.body.get("courses") or []:
         if isinstance(course, dict) and course.get(name) == value:
             catalogue.add(course)
     return True
+
+
+def _in_contract_shape(reply: Reply) -> bool:
+    """`{"courses": [...], "pageInfo": {...}}`, as the contract has it."""
+    body = reply.body
+    return reply.speaks_the_api and isinstance(body.get("courses"), list) and \
+        isinstance(body.get("pageInfo", {}), dict)
 
 
 def _usable(catalogue: Catalogue, reply: Reply, what: str) -> bool:

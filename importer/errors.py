@@ -5,10 +5,13 @@
     │   └── MappingUnusable       the mapping file is wrong, or names a column not there (exit 2)
     ├── OutputExists              a results or failures file is already there            (exit 2)
     ├── OutputUnusable            an output path cannot be written, or is the input      (exit 2)
+    ├── JournalUnusable           the journal is damaged, read-only or cannot be made    (exit 2)
+    │   └── JournalBusy           another run is using it
     ├── TargetError               the API cannot be used                                 (exit 2)
     │   ├── BadKey                401/403: every row would fail the same way
     │   ├── TargetUnreachable     connection refused, DNS, TLS, or the server kept failing
     │   ├── TargetBusy            the server asked to wait longer than --max-wait
+    │   ├── NotTheAPI             a reply not in the contract's form (a login page, a portal)
     │   └── InsecureTarget        plain http:// to a host that is not loopback
     ├── Refused                   a missing terminal, or more changes than --max-changes
     │   └── Declined              the user answered no: said plainly, not as an error   (exit 1)
@@ -41,6 +44,16 @@ class OutputUnusable(ImporterError):
     pass
 
 
+class JournalUnusable(ImporterError):
+    def __init__(self, path, reason: str | None = None):
+        super().__init__(f"the journal {path}: {reason}" if reason is not None else str(path))
+
+
+class JournalBusy(JournalUnusable):
+    def __init__(self, message: str):
+        super().__init__(message)
+
+
 class TargetError(ImporterError):
     pass
 
@@ -54,6 +67,10 @@ class TargetUnreachable(TargetError):
 
 
 class TargetBusy(TargetError):
+    pass
+
+
+class NotTheAPI(TargetError):
     pass
 
 

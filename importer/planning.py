@@ -166,6 +166,20 @@ def same_value(name: str, new, current) -> bool:
     return new == current
 
 
+def current_value(course: dict, name: str):
+    """A field of a course as the platform holds it (`customFields.<key>` too)."""
+    if name.startswith(fields.CUSTOM_FIELD_PREFIX):
+        return (course.get("customFields") or {}).get(name[len(fields.CUSTOM_FIELD_PREFIX):])
+    return course.get(name)
+
+
+def edited_since(action: Action, fresh: dict) -> list[str]:
+    """The fields an update would change whose value on the platform is no longer the one the
+    plan saw: someone edited them in between, and the update must not overwrite that."""
+    return [_label(c.field) for c in action.changes
+            if current_value(fresh, c.field) != current_value(action.course or {}, c.field)]
+
+
 def update_body(payload: dict, course: dict, changes: tuple[Change, ...], comparable: set[str]) -> dict:
     """Only the changed fields. customFields goes whole — the server's keys with the row's
     values applied — which is right whether the platform merges or replaces the object."""

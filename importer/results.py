@@ -8,9 +8,10 @@ itself a results or failures file, its old copies of those columns are replaced.
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import OutputExists
@@ -44,10 +45,21 @@ FAILURE_COLUMNS = ("source_row", "error_code", "error_message")
 class OutputPaths:
     results: Path
     failures: Path
+    claimed: list[Path] = field(default_factory=list)  # made empty by this run, to be written or removed
 
     @property
     def log(self) -> Path:
         return self.results.with_name(f"{self.results.stem}.log.jsonl")
+
+    def release(self) -> None:
+        """Remove the claimed files this run left empty (no failures, or a run that never started)."""
+        for path in self.claimed:
+            try:
+                if path.stat().st_size == 0:
+                    path.unlink()
+            except OSError:
+                pass
+        self.claimed = []
 
 
 def choose_output_paths(input_path, results: str | None, failures: str | None) -> OutputPaths:
@@ -71,9 +83,30 @@ def choose_output_paths(input_path, results: str | None, failures: str | None) -
         # move the next run's files to -2.
         taken = [p for p, given in ((candidate.results, results), (candidate.failures, failures))
                  if not given and _exists(p)]
-        if not taken:
+        if not taken and _claim(candidate, given=(results, failures)):
             return candidate
         n += 1
+
+
+def _claim(paths: OutputPaths, given) -> bool:
+    """Create both files empty, atomically (O_EXCL): a second run choosing at the same moment
+    moves on to the next number instead of overwriting this run's results. A path that cannot
+    be created at all is left for `writing.check_outputs` to explain."""
+    for path, asked in zip((paths.results, paths.failures), given, strict=True):
+        if path in paths.claimed:
+            continue  # one path given for both: `writing.check_outputs` says so
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            paths.release()
+            if asked:
+                raise OutputExists(f"{asked} already exists and would be overwritten; move it away or choose "
+                                   "another path") from None
+            return False
+        except OSError:
+            continue
+        paths.claimed.append(path)
+    return True
 
 
 def _exists(path: Path) -> bool:

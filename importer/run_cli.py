@@ -99,11 +99,21 @@ def _add_target_options(command, add_input_options) -> None:
 def cmd_run(args) -> int:
     # Imported here, not at the top: building the parser for any command must stay cheap,
     # and these bring in httpx and SQLite.
-    from .results import choose_output_paths, default_plan_path
+    from .results import choose_output_paths
     from .validating import validate_file_for_cli as validate_file
 
     validation = validate_file(args.file, sheet=args.sheet, custom_fields=args.custom_fields, mapping=args.mapping)
     paths = None if args.dry_run else choose_output_paths(args.file, args.results, args.failures)
+    try:
+        return _run_with_paths(args, validation, paths)
+    finally:
+        if paths is not None:
+            paths.release()  # the claimed files this run did not write
+
+
+def _run_with_paths(args, validation, paths) -> int:
+    from .results import default_plan_path
+
     outputs = {"plan": plan_path(args, default_plan_path)} if args.dry_run else \
         {"results": paths.results, "failures file": paths.failures, "run log": paths.log}
     report_path = write_validation_outputs(validation, args, outputs)

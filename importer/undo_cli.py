@@ -74,8 +74,11 @@ def cmd_undo(args) -> int:
         stack.callback(target.close)
         importer = target.importer
         current = importer.read_courses(list(record.rows))
-        actions = undoing.plan_undo(record, current, force=args.force)
+        journaled = {e.course_id for e in importer.journal.entries(base_url).values() if e.status == "created"}
+        actions = undoing.plan_undo(record, current, force=args.force, journaled=journaled)
         print(f"{undoing.summary(actions)} (run {record.run_id}, on {base_url})")
+        for action in [a for a in actions if a.kind == undoing.NOT_THIS_RUN]:  # every one: a refusal
+            print(f"  ! row {action.row} {action.course_id}: {shown(action.message)}")
         for action in [a for a in actions if a.kind == undoing.CHANGED_SINCE][:5]:
             print(f"  ! row {action.row} {action.course_id}: {shown(action.message)}")
         writes = [a for a in actions if a.kind in undoing.WRITES]
@@ -91,8 +94,8 @@ def cmd_undo(args) -> int:
             failures = _write_undo_results(output, actions, done, interrupted)
     statuses = [_status(a, done, interrupted)[0] for a in actions]
     print()
-    for status in ("restored", "archived", "already_undone", "changed_since", "not_found", "failed",
-                   "not_attempted"):
+    for status in ("restored", "archived", "already_undone", "changed_since", "not_found", "not_this_run",
+                   "failed", "not_attempted"):
         if statuses.count(status):
             print(f"{status:<15}{statuses.count(status):>6}")
     print(f"Undo results: {output}")

@@ -11,6 +11,9 @@ state of each of those courses from the platform, and plans:
     changed_since   somebody changed the course after the run: left alone (unless force)
     already_undone  the course already holds the previous values, or is archived
     not_found       the course is no longer on the platform
+    not_this_run    the results file says the run created it, but the course was created outside
+                    the run's window (and the journal does not know it): a results file edited by
+                    hand must not archive someone else's course; left alone (unless force)
 
 Running the same undo again finds everything `already_undone` and sends nothing, so an
 interrupted undo is completed by running it again.
@@ -18,6 +21,7 @@ interrupted undo is completed by running it again.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +32,8 @@ from .planning import same_value
 
 RESTORE, ARCHIVE, CHANGED_SINCE, ALREADY_UNDONE, NOT_FOUND = (
     "restore", "archive", "changed_since", "already_undone", "not_found")
+NOT_THIS_RUN = "not_this_run"  # the results say created, but the platform says someone else made it
+CLOCK_SLACK = dt.timedelta(minutes=10)  # the server's clock and ours may differ a little
 WRITES = (RESTORE, ARCHIVE)
 RESULTS_KIND = "importer run results"
 ARCHIVED = "archived"
@@ -48,6 +54,7 @@ class RunRecord:
     target: str
     run_id: str
     finished: str
+    started: str = ""
     created: dict[str, int] = field(default_factory=dict)  # course id -> source row
     updated: dict[str, list[FieldChange]] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)  # course id -> source row, for both
@@ -82,7 +89,8 @@ def read_run_record(path) -> RunRecord:
     facts = {row.get("fact"): row.get("value") for row in facts}
     if facts.get("kind") != RESULTS_KIND or not facts.get("target") or not facts.get("run_id"):
         raise FileUnusable(path, not_results)
-    record = RunRecord(path, str(facts["target"]), str(facts["run_id"]), str(facts.get("finished") or ""))
+    record = RunRecord(path, str(facts["target"]), str(facts["run_id"]), str(facts.get("finished") or ""),
+                       str(facts.get("started") or ""))
     for row in _table(read_sheet(path, None if csv_file else "Results")):
         course_id, status = row.get("course_id"), row.get("status")
         if not course_id:
@@ -125,18 +133,47 @@ def check_target(record: RunRecord, base_url: str) -> None:
                           "the instance the run changed. Nothing was sent")
 
 
-def plan_undo(record: RunRecord, current: dict[str, dict | None], *, force: bool = False) -> list[UndoAction]:
-    """One action per course the run created or updated, from what each holds now."""
+def plan_undo(record: RunRecord, current: dict[str, dict | None], *, force: bool = False,
+              journaled: set[str] | frozenset = frozenset()) -> list[UndoAction]:
+    """One action per course the run created or updated, from what each holds now. `journaled`:
+    the course ids the journal of the run's folder records as created."""
     actions = []
     for course_id, number in sorted(record.rows.items(), key=lambda item: item[1]):
         course = current.get(course_id)
         if course is None:
             actions.append(UndoAction(course_id, number, NOT_FOUND, message="no longer on the platform"))
         elif course_id in record.created:
-            actions.append(_undo_create(course_id, number, course, force))
+            stranger = None if force else _made_elsewhere(record, course, course_id in journaled)
+            actions.append(UndoAction(course_id, number, NOT_THIS_RUN, message=stranger) if stranger
+                           else _undo_create(course_id, number, course, force))
         else:
             actions.append(_undo_update(course_id, number, course, record.updated.get(course_id, []), force))
     return actions
+
+
+def _made_elsewhere(record: RunRecord, course: dict, journaled: bool) -> str | None:
+    """Why this course was not created by the run, if it was not: its createdAt lies outside the
+    run's window (or, without one, the journal does not know it)."""
+    created, started, finished = (_moment(course.get("createdAt")), _moment(record.started),
+                                  _moment(record.finished))
+    if created and started and finished:
+        if started - CLOCK_SLACK <= created <= finished + CLOCK_SLACK:
+            return None
+        return (f"not created by this run: the platform says it was created {course['createdAt']}, and the run "
+                f"ran from {record.started} to {record.finished} (was the results file edited?); left alone "
+                "(--force archives it anyway)")
+    if journaled:
+        return None
+    return ("not known to have been created by this run (no creation time to compare, and the journal does not "
+            "record it); left alone (--force archives it anyway)")
+
+
+def _moment(text) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _undo_create(course_id: str, number: int, course: dict, force: bool) -> UndoAction:
@@ -187,9 +224,11 @@ def _holds(course: dict, name: str, value) -> bool:
 
 def summary(actions: list[UndoAction]) -> str:
     count = {kind: sum(1 for a in actions if a.kind == kind) for kind in (RESTORE, ARCHIVE, CHANGED_SINCE,
-                                                                          ALREADY_UNDONE, NOT_FOUND)}
+                                                                          ALREADY_UNDONE, NOT_FOUND, NOT_THIS_RUN)}
     parts = [f"restore {count[RESTORE]} updated courses", f"archive {count[ARCHIVE]} created courses"]
     skipped = [f"{count[k]} {label}" for k, label in ((CHANGED_SINCE, "changed since the run (skipped)"),
                                                       (ALREADY_UNDONE, "already undone"),
-                                                      (NOT_FOUND, "no longer on the platform")) if count[k]]
+                                                      (NOT_FOUND, "no longer on the platform"),
+                                                      (NOT_THIS_RUN, "not created by this run (refused)"))
+               if count[k]]
     return "Undo: " + ", ".join(parts) + ("; " + ", ".join(skipped) if skipped else "")

@@ -9,7 +9,6 @@ CLI's `validate` and `run` both use.
 from __future__ import annotations
 
 import functools
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,15 +240,14 @@ def _normalize_rows(sheet: Sheet, columns: ColumnMap, *, mapped: bool = False) -
 # identity every later sync matches on; so each is treated as an empty cell, with a warning.
 PLACEHOLDERS = frozenset({"-", "--", "---", "—", "–", "n/a", "na", "n.a.", "none", "null", "nil", "tbd",
                           "tba", "tbc", "?", "??", "...", "…"})
-_PLACEHOLDER_SEARCH = re.compile(r"(?:^|\x00)[ \t\u00a0]*(?:" + "|".join(
-    re.escape(p) for p in sorted(PLACEHOLDERS, key=len, reverse=True)) + r")[ \t\u00a0]*(?=\x00|$)", re.I)
+_PLACEHOLDER_LENGTH = max(map(len, PLACEHOLDERS)) + 2  # a cell longer than this (spaces too) is none
 
 
 def _without_placeholders(column, numbers: list[int], name: str, found: dict, all_text: bool | None):
-    """The column with placeholder cells (`N/A`, `-`, `TBD`) emptied, a warning on each. One
-    search of the whole column first: most hold none."""
-    texts = column if all_text else [c for c in column if type(c) is str]
-    if not _PLACEHOLDER_SEARCH.search("\x00".join(c for c in texts if c is not None)):
+    """The column with placeholder cells (`N/A`, `-`, `TBD`) emptied, a warning on each."""
+    # Placeholders are short: one pass keeps the few short cells, most columns have none.
+    short = {c for c in column if (all_text or type(c) is str) and c is not None and len(c) <= _PLACEHOLDER_LENGTH}
+    if not any(c.strip(" \t\u00a0").casefold() in PLACEHOLDERS for c in short):
         return column
     column = list(column)
     for index, raw in enumerate(column):

@@ -10,20 +10,40 @@ key check is answered, `posts` lists what each POST does in turn (then "ok" for 
     wait_year   429 with Retry-After: 31536000 (stores nothing)
     wait_6s     429 with Retry-After: 6 (stores nothing)
     reset_far   201 with the course, and X-RateLimit-Remaining: 0 / Reset: 99999999999
+    skewed_429  429 with Retry-After as an HTTP date 2 s after the server's own clock (see `skew`)
+
+And for the whole server:
+
+    portal_after  after that many courses, every request is answered 200 with an HTML sign-in
+                  page, as a captive portal or a login wall does
+    list_shape    "data": list pages and lookups answer {"data": [...], "next": null};
+                  "data_pages": only list pages do, lookups keep the contract's shape
+    bomb_pages    list pages answer with a reply gzip-packed twice that unpacks to `bomb_mb` MB
+    skew          seconds the server's clock (its Date header) is ahead of this machine's
 """
 
 from __future__ import annotations
 
+import email.utils
 import itertools
 import json
 import threading
+import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 
 class HostileServer:
-    def __init__(self, *, ping: str = "ok", posts: list[str] | None = None, trickle_every: float = 0.5):
+    def __init__(self, *, ping: str = "ok", posts: list[str] | None = None, trickle_every: float = 0.5,
+                 portal_after: int | None = None, list_shape: str = "contract", bomb_pages: bool = False,
+                 bomb_mb: int = 1024, skew: float = 0.0):
         self.ping = ping
+        self.portal_after = portal_after
+        self.list_shape = list_shape
+        self.bomb_pages = bomb_pages
+        self.bomb_mb = bomb_mb
+        self.skew = skew
         self.posts = list(posts or [])
         self.trickle_every = trickle_every
         self.courses: list[dict] = []
@@ -54,6 +74,18 @@ class HostileServer:
             self.courses.append(course)
             return course
 
+    def bomb(self) -> bytes:
+        """`bomb_mb` MB of JSON-looking zeros, gzip-packed twice: a few KB on the wire."""
+        if not hasattr(self, "_bomb"):
+            inner = zlib.compressobj(9, zlib.DEFLATED, 31)
+            block = b"0" * 2**20
+            packed = [inner.compress(b'{"courses": [], "pad": "')]
+            packed += [inner.compress(block) for _ in range(self.bomb_mb)]
+            packed.append(inner.compress(b'"}') + inner.flush())
+            outer = zlib.compressobj(9, zlib.DEFLATED, 31)
+            self._bomb = outer.compress(b"".join(packed)) + outer.flush()
+        return self._bomb
+
     def _next_post(self) -> str:
         with self._lock:
             return self.posts.pop(0) if self.posts else "ok"
@@ -66,6 +98,29 @@ class HostileServer:
 
             def log_message(self, *args):
                 pass
+
+            def date_time_string(self, timestamp=None):
+                return email.utils.formatdate(time.time() + server.skew, usegmt=True)
+
+            def _portal(self) -> bool:
+                if server.portal_after is None or len(server.courses) < server.portal_after:
+                    return False
+                page = b"<html><body><h1>Sign in to continue</h1><form>Wi-Fi access</form></body></html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+                return True
+
+            def _bomb(self) -> None:
+                data = server.bomb()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Encoding", "gzip, gzip")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def _reply(self, status: int, body: object = None, headers: dict | None = None,
                        trickle: bool = False) -> None:
@@ -97,17 +152,28 @@ class HostileServer:
                     if server.ping == "431":
                         return self._reply(431, {"message": "Request Header Fields Too Large"})
                     return self._reply(200, {"valid": True})
+                if self._portal():
+                    return None
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 wanted = {k: v for k, v in query.items() if k in ("externalId", "slug", "title")}
+                if server.bomb_pages and not wanted:
+                    return self._bomb()
                 with server._lock:
                     found = [c for c in server.courses if all(c.get(k) == v for k, v in wanted.items())]
+                if server.list_shape == "data" or (server.list_shape == "data_pages" and not wanted):
+                    return self._reply(200, {"data": found, "next": None})
                 return self._reply(200, {"courses": found, "pageInfo": {"hasMore": False, "cursor": None}})
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 payload = json.loads(self.rfile.read(length) or b"{}")
+                if self._portal():
+                    return None
                 what = server._next_post()
                 server.requests.append(("POST", what))
+                if what == "skewed_429":
+                    at = email.utils.formatdate(time.time() + server.skew + 2, usegmt=True)
+                    return self._reply(429, {"message": "slow down"}, {"Retry-After": at})
                 if what in ("wait_year", "wait_6s"):
                     seconds = "31536000" if what == "wait_year" else "6"
                     return self._reply(429, {"message": "slow down"}, {"Retry-After": seconds})
