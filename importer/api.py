@@ -39,6 +39,8 @@ DEFAULT_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 10.0
 MAX_BODY_BYTES = 64 * 2**20  # a page of 100 courses with long descriptions is a few MB
 USER_AGENT = "importer/0.1"
+# A Date header is whole seconds: within this, this machine's finer clock is the better reading.
+CLOCK_TOLERANCE = 5.0
 
 
 def base_url_for(domain: str | None = None, base_url: str | None = None) -> str:
@@ -407,7 +409,10 @@ def rate_signals(headers, body, now: float | None = None) -> RateSignals:
     """The limit the server states. Its times (a Retry-After date, a reset moment) are read
     against its own clock, from its `Date` header: a server a day ahead of this machine would
     otherwise ask for a day's wait on every retry."""
-    now = server_now(headers) or (time.time() if now is None else now)
+    now = time.time() if now is None else now
+    server = server_now(headers)
+    if server is not None and abs(server - now) > CLOCK_TOLERANCE:
+        now = server  # its clock is off: its own times count from its own now
     return RateSignals(
         limit=_int(headers.get("X-RateLimit-Limit")),
         remaining=_int(headers.get("X-RateLimit-Remaining")),
