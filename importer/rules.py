@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import fields
 from . import issues as codes
@@ -49,6 +49,8 @@ class Rule:
     # A cell that is already a list (a Python list handed to `from_records`, a map's `split`):
     # its items as they are, for the list fields; any other field reads them one per line.
     items: Callable[[tuple], tuple] | None = None
+    label: str = "the field"  # how a message names the field
+    identity: bool = False  # a course is recognised by it: a placeholder there would be its identity
 
     def cell(self, raw) -> tuple:
         if raw is None:
@@ -60,7 +62,22 @@ class Rule:
         if self.typed is not None and type(raw) is not str:
             return self.typed(raw)
         text = to_text(raw)
-        return EMPTY if text is None else self.text(text)
+        return EMPTY if text is None else self.placeholder(text) or self.text(text)
+
+    def placeholder(self, text: str) -> tuple | None:
+        """(None, a warning) when a trimmed text is a placeholder (`N/A`, `-`, `TBD`): what people
+        type for "nothing here"; sent, `N/A` would become a course's External ID, the identity every
+        later sync matches on. Placeholders are short: most texts are ruled out by their length."""
+        if len(text) > PLACEHOLDER_LENGTH or text.casefold() not in PLACEHOLDERS:
+            return None
+        why = " (it would otherwise become this course's identity on the platform)" if self.identity else ""
+        return None, _problem(codes.PLACEHOLDER, codes.WARNING, f"'{text}' means nothing here, so {self.label} is "
+                              f"treated as empty{why}.", text)
+
+
+PLACEHOLDERS = frozenset({"-", "--", "---", "—", "–", "n/a", "na", "n.a.", "none", "null", "nil", "tbd", "tba",
+                          "tbc", "?", "??", "...", "…"})
+PLACEHOLDER_LENGTH = max(map(len, PLACEHOLDERS))
 
 
 def _title(text):
@@ -221,10 +238,12 @@ RULES: dict[str, Rule] = {
 # A custom field keeps the type the cell has: in a workbook or records, a text cell is text
 # ("15.060" stays "15.060"); a CSV has only text, so a plain number or TRUE/FALSE is typed when
 # it reads back as exactly the same text (4, 2.5 — not 15.060 or 2.000).
-CUSTOM_FIELD = Rule(_as_is, _custom)
-CSV_CUSTOM_FIELD = Rule(_custom_decimal_point_text, _custom)
+CUSTOM_FIELD = Rule(_as_is, _custom, label="the custom field")
+CSV_CUSTOM_FIELD = Rule(_custom_decimal_point_text, _custom, label="the custom field")
 # A CSV from a comma-decimal locale: 4,5 is 4.5; 1.234 and 12.500 are ambiguous, kept as text and warned.
-CSV_DECIMAL_COMMA_CUSTOM_FIELD = Rule(_custom_decimal_comma_text, _custom)
+CSV_DECIMAL_COMMA_CUSTOM_FIELD = Rule(_custom_decimal_comma_text, _custom, label="the custom field")
+RULES = {name: replace(rule, label=fields.FIELDS_BY_NAME[name].label, identity=name in ("title", "slug", "externalId"))
+         for name, rule in RULES.items()}
 
 
 def run_rule(rule: Rule, column, numbers: list[int], name: str, found: dict, *, all_text: bool | None = None,
@@ -236,7 +255,11 @@ def run_rule(rule: Rule, column, numbers: list[int], name: str, found: dict, *, 
         all_text = all(type(raw) is str or raw is None for raw in column)
     if all_text and rule.distinct_values:
         # Titles, slugs, ids: remembering answers would cost more than it saves.
-        outcomes = [EMPTY if text is None else rule.text(text) for text in _trimmed(column, invisible_marks)]
+        texts = _trimmed(column, invisible_marks)
+        if min(map(len, filter(None, texts)), default=PLACEHOLDER_LENGTH + 1) > PLACEHOLDER_LENGTH:
+            outcomes = [EMPTY if text is None else rule.text(text) for text in texts]  # no cell short enough
+        else:
+            outcomes = [EMPTY if text is None else rule.placeholder(text) or rule.text(text) for text in texts]
         for index, (_, problems) in enumerate(outcomes):
             for problem in problems:
                 found.setdefault(index, []).append(problem.at(numbers[index], name))
@@ -246,9 +269,9 @@ def run_rule(rule: Rule, column, numbers: list[int], name: str, found: dict, *, 
         distinct = dict.fromkeys(keys)
         if len(distinct) > len(keys) // 2:  # mostly distinct after all: remembering costs more than it saves
             del distinct
-            return run_rule(Rule(rule.text, rule.typed, distinct_values=True), keys, numbers, name, found,
+            return run_rule(replace(rule, distinct_values=True), keys, numbers, name, found,
                             all_text=True, invisible_marks=False)
-        outcomes = {text: rule.text(text) for text in distinct if text is not None}
+        outcomes = {text: rule.placeholder(text) or rule.text(text) for text in distinct if text is not None}
     else:  # 1 == True and 0.0 == -0.0 in a dict: type and repr keep such cells apart
         keys = [raw if raw is None or type(raw) is str else (type(raw), repr(raw)) for raw in column]
         outcomes = {key: rule.cell(raw) for key, raw in dict(zip(keys, column, strict=True)).items()}

@@ -212,7 +212,7 @@ def _normalize_rows(sheet: Sheet, columns: ColumnMap, *, mapped: bool = False) -
     all_text = True if sheet.format == "csv" and not mapped else None  # CSV cells are all text
     for spec in fields.FIELDS:  # payload keys in the guide's order
         if spec.name in by_name:
-            column = _without_placeholders(by_column[by_name[spec.name]], numbers, spec.name, found, all_text)
+            column = by_column[by_name[spec.name]]
             standard[spec.name] = run_rule(RULES[spec.name], column, numbers, spec.name, found, all_text=all_text,
                                            invisible_marks=sheet.invisible_marks)
     for index, name in enumerate(columns.fields):
@@ -220,8 +220,7 @@ def _normalize_rows(sheet: Sheet, columns: ColumnMap, *, mapped: bool = False) -
             key = name[len(fields.CUSTOM_FIELD_PREFIX):]
             rule = CUSTOM_FIELD if sheet.format != "csv" else \
                 CSV_DECIMAL_COMMA_CUSTOM_FIELD if sheet.delimiter == ";" else CSV_CUSTOM_FIELD
-            column = _without_placeholders(by_column[index], numbers, name, found, all_text)
-            custom[key] = run_rule(rule, column, numbers, name, found, all_text=all_text,
+            custom[key] = run_rule(rule, by_column[index], numbers, name, found, all_text=all_text,
                                    invisible_marks=sheet.invisible_marks)
     _flag_missing(standard, numbers, found)
     same_as = _flag_duplicates(standard, custom, numbers, found)
@@ -234,32 +233,6 @@ def _normalize_rows(sheet: Sheet, columns: ColumnMap, *, mapped: bool = False) -
     for index, first in same_as.items():
         rows[index].same_as = first
     return rows
-
-
-# What people type for "nothing here". Sent, `N/A` would become a course's External ID, the
-# identity every later sync matches on; so each is treated as an empty cell, with a warning.
-PLACEHOLDERS = frozenset({"-", "--", "---", "—", "–", "n/a", "na", "n.a.", "none", "null", "nil", "tbd",
-                          "tba", "tbc", "?", "??", "...", "…"})
-_PLACEHOLDER_LENGTH = max(map(len, PLACEHOLDERS)) + 2  # a cell longer than this (spaces too) is none
-
-
-def _without_placeholders(column, numbers: list[int], name: str, found: dict, all_text: bool | None):
-    """The column with placeholder cells (`N/A`, `-`, `TBD`) emptied, a warning on each."""
-    # Placeholders are short: one pass keeps the few short cells, most columns have none.
-    short = {c for c in column if (all_text or type(c) is str) and c is not None and len(c) <= _PLACEHOLDER_LENGTH}
-    if not any(c.strip(" \t\u00a0").casefold() in PLACEHOLDERS for c in short):
-        return column
-    column = list(column)
-    for index, raw in enumerate(column):
-        if type(raw) is str and raw.strip(" \t\u00a0").casefold() in PLACEHOLDERS:
-            column[index] = None
-            label = fields.FIELDS_BY_NAME[name].label if name in fields.FIELDS_BY_NAME else name
-            found.setdefault(index, []).append(warning(
-                numbers[index], name, raw, codes.PLACEHOLDER,
-                f"'{raw.strip()}' means nothing here, so {label} is treated as empty"
-                + (" (it would otherwise become this course's identity on the platform)"
-                   if name in ("externalId", "slug", "title") else "") + "."))
-    return column
 
 
 def _add_file_problems(sheet: Sheet, columns: ColumnMap, numbers: list[int], found: dict) -> None:
