@@ -3,7 +3,7 @@
     R1  re-sync of an unchanged 2,000-course file against a sandbox holding those 2,000,
         20 requests / 2 s: requests, and elapsed against the loop a user would write
         (for each row: GET by externalId, then PUT)
-    R2  the same file with 50 rows changed and 50 new
+    R2  the same file with 50 rows changed and 50 new (each update reads its course first)
     R3  a 20-row file against a sandbox holding 20,000 courses
 
 Run: `python benchmarks/sync.py` (about a minute). The user's loop is timed on 50 rows and
@@ -104,7 +104,9 @@ def main() -> int:
         moved = sum(1 for i, c in before.items() if {k: v for k, v in after[i].items() if k != "updatedAt"}
                     != {k: v for k, v in c.items() if k != "updatedAt"})
         applied = sum(1 for c in after.values() if c["description"] == "<p>Changed</p>")
-    figures += [("R2", "requests", requests, "≤ 20 + 100 + 2", requests <= 122),
+    # 20 pages, 50 creates, 50 updates each read just before its PUT (a course someone edited since
+    # the plan must not be overwritten: issue 20), ping and one spare.
+    figures += [("R2", "requests", requests, "≤ 20 + 50 + 2 × 50 + 2", requests <= 172),
                 ("R2", "changes applied / courses touched / created", f"{applied} / {moved} / {len(after) - 2000}",
                  "50 / 50 / 50", (applied, moved, len(after) - 2000) == (50, 50, 50)),
                 ("R2", "elapsed", round(elapsed, 1), "(printed)", None)]
