@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parsers(commands, _add_input_options)
     from .undo_cli import add_undo_parser
     add_undo_parser(commands)
+    from .ui_cli import add_ui_parser
+    add_ui_parser(commands)
 
     return parser
 

@@ -1,0 +1,420 @@
+"""`importer ui`: the whole migration in a local web page, a thin shell over the library.
+
+One route a step, one template a page (`templates/`), rendered on the server; a few lines of
+script (`static/page.js`) poll the import's progress. The steps: file -> columns (a map, for
+another system's export) -> check (fix cells in place) -> target -> plan -> import -> results.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from .. import fields
+from ..errors import ImporterError
+from ..issues import column_letter
+from .guard import Guard
+from .session import CONFIRM_ABOVE, PAGE_ROWS, Session
+
+HERE = Path(__file__).resolve().parent
+MODES = ("create", "sync", "update")
+
+
+def create_app(session: Session, *, token: str | None = None, port_of=lambda: 8766):
+    """The page's ASGI app. `token`: the launch token (made here when not given)."""
+    token = token or secrets.token_urlsafe(32)
+    templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
+    templates.globals.update(column_letter=column_letter, label=_label, fields=fields, modes=MODES)
+
+    def page(name: str, status: int = 200, **values) -> HTMLResponse:
+        values.setdefault("session", session)
+        return HTMLResponse(templates.get_template(name).render(**values), status_code=status)
+
+    def problem(message: str, status: int = 400, back: str = "/") -> HTMLResponse:
+        return page("problem.html", status=status, message=message, back=back)
+
+    def upload_of(request):
+        try:
+            return session.upload(request.path_params["upload"])
+        except KeyError:
+            return None
+
+    # --- 1. file ---
+
+    async def home(request):
+        return page("file.html", runs=session.recent_runs(), maps=session.saved_maps())
+
+    async def template_file(request):
+        from ..template import write_template
+
+        path = session.state_dir / "courses-template.xlsx"
+        if not path.exists():
+            write_template(path)
+        return FileResponse(path, filename="courses-template.xlsx")
+
+    async def receive_upload(request):
+        async with request.form(max_files=1, max_fields=20, max_part_size=2**20) as form:
+            given = form.get("file")
+            if given is None or not getattr(given, "filename", ""):
+                return problem("Choose a spreadsheet (.xlsx or .csv) first.")
+            name = given.filename
+            data = await given.read()
+            map_name = form.get("map") or ""
+        try:
+            upload = session.add_upload(name, [data[i:i + 2**20] for i in range(0, len(data), 2**20)] or [b""])
+            saved = next((p for p in session.saved_maps() if p.name == map_name), None)
+            if saved is None and session.needs_mapping(upload):
+                return RedirectResponse(f"/columns/{upload.id}", status_code=303)
+            session.check(upload, saved)
+        except ImporterError as exc:
+            return problem(str(exc))
+        return RedirectResponse(f"/check/{upload.id}", status_code=303)
+
+    # --- 2. columns ---
+
+    async def columns(request):
+        from ..reading import read_sheet
+        from ..suggesting import suggest_columns
+
+        upload = upload_of(request)
+        if upload is None:
+            return problem("That file is not here any more; give it again.", 404)
+        try:
+            sheet = read_sheet(upload.path)
+        except ImporterError as exc:
+            return problem(str(exc))
+        chosen = suggest_columns(sheet.headers)
+        samples = {i: _samples(sheet, i) for i in range(len(sheet.headers))}
+        distinct = {i: _distinct(sheet, i) for i in range(len(sheet.headers))}
+        return page("columns.html", upload=upload, headers=sheet.headers, chosen=chosen, samples=samples,
+                    distinct=distinct, field_list=fields.FIELDS, enum_values=_enum_values())
+
+    async def save_columns(request):
+        from ..reading import read_sheet
+
+        upload = upload_of(request)
+        if upload is None:
+            return problem("That file is not here any more; give it again.", 404)
+        form = await request.form()
+        sheet = read_sheet(upload.path)
+        try:
+            text = map_text(form, sheet.headers)
+            path = session.save_map(form.get("map_name") or upload.name, text)
+            session.check(upload, path)
+        except ImporterError as exc:
+            return problem(str(exc), back=f"/columns/{upload.id}")
+        return RedirectResponse(f"/check/{upload.id}", status_code=303)
+
+    # --- 3. check ---
+
+    async def check(request):
+        upload = upload_of(request)
+        if upload is None or upload.validation is None:
+            return problem("That file is not here any more; give it again.", 404)
+        show = request.query_params.get("show", "problems")
+        number = max(1, int(request.query_params.get("page", "1") or 1))
+        result = upload.validation
+        by_row = {r.row: r for r in result.rows}
+        wanted = [r for r in result.rows if _shown(r, show)]
+        pages = max(1, math.ceil(len(wanted) / PAGE_ROWS))
+        rows = wanted[(number - 1) * PAGE_ROWS: number * PAGE_ROWS]
+        marks = {r.row: _cell_marks(r, result.columns) for r in rows}
+        return page("check.html", upload=upload, result=result, rows=rows, marks=marks, show=show, page=number,
+                    pages=pages, by_row=by_row, file_issues=[i for i in result.file_issues])
+
+    async def fix(request):
+        upload = upload_of(request)
+        if upload is None or upload.validation is None:
+            return problem("That file is not here any more; give it again.", 404)
+        form = await request.form()
+        try:
+            row, column = int(form["row"]), int(form["column"])
+            session.fix_cell(upload, row, column, str(form.get("value", "")))
+        except (KeyError, ValueError, StopIteration):
+            return problem("That cell is not in the file.", back=f"/check/{upload.id}")
+        back = f"/check/{upload.id}?show={form.get('show', 'problems')}&page={form.get('page', '1')}#row-{row}"
+        return RedirectResponse(back, status_code=303)
+
+    async def fixed_file(request):
+        from ..writing import Table, write_table
+
+        upload = upload_of(request)
+        if upload is None or upload.validation is None:
+            return problem("That file is not here any more.", 404)
+        result = upload.validation
+        suffix = ".csv" if result.sheet.format == "csv" else ".xlsx"
+        path = upload.path.with_name(f"fixed{suffix}")
+        write_table(path, Table(result.sheet.headers, [c for _, c in result.sheet.rows],
+                                sheet_name=result.sheet.sheet_name or "Courses"),
+                    delimiter=result.sheet.delimiter or ",")
+        return FileResponse(path, filename=f"{Path(upload.name).stem}.fixed{suffix}")
+
+    async def error_report(request):
+        from ..reporting import write_error_report
+
+        upload = upload_of(request)
+        if upload is None or upload.validation is None:
+            return problem("That file is not here any more.", 404)
+        path = upload.path.with_name("errors.xlsx")
+        write_error_report(upload.validation, path)
+        return FileResponse(path, filename=f"{Path(upload.name).stem}.errors.xlsx")
+
+    # --- 4. target ---
+
+    async def target(request):
+        upload = upload_of(request)
+        if upload is None:
+            return problem("That file is not here any more; give it again.", 404)
+        return page("target.html", upload=upload)
+
+    async def choose_target(request):
+        upload = upload_of(request)
+        if upload is None:
+            return problem("That file is not here any more; give it again.", 404)
+        form = await request.form()
+        mode = form.get("mode", "create")
+        try:
+            session.connect(sandbox=form.get("where") != "platform", address=str(form.get("address", "")),
+                            api_key=str(form.get("api_key", "")), mode=mode if mode in MODES else "create")
+        except ImporterError as exc:
+            return problem(str(exc), back=f"/target/{upload.id}")
+        return RedirectResponse(f"/plan/{upload.id}", status_code=303)
+
+    # --- 5. plan ---
+
+    async def plan(request):
+        upload = upload_of(request)
+        if upload is None or upload.validation is None:
+            return problem("That file is not here any more; give it again.", 404)
+        if session.target is None:
+            return RedirectResponse(f"/target/{upload.id}", status_code=303)
+        try:
+            planned = session.make_plan(upload)
+        except ImporterError as exc:
+            return problem(str(exc), back=f"/target/{upload.id}")
+        writes = planned.plan.writes
+        minutes = writes / max(session.target.importer.pacer.rate_per_minute, 1)
+        return page("plan.html", upload=upload, planned=planned, writes=writes, minutes=minutes,
+                    confirm_above=CONFIRM_ABOVE)
+
+    async def start_import(request):
+        upload = upload_of(request)
+        if upload is None:
+            return problem("That file is not here any more; give it again.", 404)
+        form = await request.form()
+        if session.plan is not None and session.plan.plan.writes > CONFIRM_ABOVE and \
+                form.get("confirm", "").strip() != str(session.plan.plan.writes):
+            return problem(f"Type {session.plan.plan.writes} to confirm a change this large.",
+                           back=f"/plan/{upload.id}")
+        try:
+            job = session.start_import(upload)
+        except ImporterError as exc:
+            return problem(str(exc), back=f"/plan/{upload.id}")
+        return RedirectResponse(f"/run/{job.run_id}", status_code=303)
+
+    # --- 6. import, 7. results ---
+
+    def job_of(request):
+        return session.imports.get(request.path_params["run"])
+
+    async def run_page(request):
+        job = job_of(request)
+        if job is None:
+            return problem("No such run in this page's memory.", 404)
+        rows = _result_rows(session, job)
+        return page("run.html", job=job, progress=job.progress.snapshot(), rows=rows)
+
+    async def run_status(request):
+        job = job_of(request)
+        if job is None:
+            return JSONResponse({"error": "no such run"}, status_code=404)
+        return JSONResponse({**job.progress.snapshot(), "finished": job.finished, "error": job.error,
+                             "stop_reason": job.stop_reason, "interrupted": job.interrupted,
+                             "stopping": bool(session.target and session.target.importer.stop.is_set())})
+
+    async def stop(request):
+        job = job_of(request)
+        if job is None:
+            return problem("No such run.", 404)
+        session.stop()
+        return RedirectResponse(f"/run/{job.run_id}", status_code=303)
+
+    async def run_file(request):
+        job = job_of(request)
+        path = job.files.get(request.path_params["kind"]) if job else None
+        if path is None or not Path(path).exists():
+            return problem("That file was not written.", 404)
+        return FileResponse(path, filename=Path(path).name)
+
+    async def fix_failures(request):
+        job = job_of(request)
+        if job is None or "failures" not in job.files:
+            return problem("This run has no failures file.", 404)
+        source = session.upload(job.upload_id)
+        path = Path(job.files["failures"])
+        try:
+            upload = session.add_upload(f"{Path(source.name).stem}.failures{path.suffix}", [path.read_bytes()])
+            session.check(upload, source.mapping_path)
+        except ImporterError as exc:
+            return problem(str(exc))
+        return RedirectResponse(f"/check/{upload.id}", status_code=303)
+
+    async def undo_plan(request):
+        from .. import undoing
+
+        job = job_of(request)
+        if job is None or "results" not in job.files:
+            return problem("This run has no results to undo.", 404)
+        try:
+            record = undoing.read_run_record(job.files["results"])
+            if session.target is None:
+                raise ImporterError("connect to the target the run changed first")
+            undoing.check_target(record, session.target.base_url)
+            current = session.target.importer.read_courses(list(record.rows))
+            actions = undoing.plan_undo(record, current)
+        except ImporterError as exc:
+            return problem(str(exc), back=f"/run/{job.run_id}")
+        return page("undo.html", job=job, actions=actions, summary=undoing.summary(actions))
+
+    async def undo(request):
+        job = job_of(request)
+        if job is None:
+            return problem("No such run.", 404)
+        try:
+            undo_job = session.start_undo(job)
+        except ImporterError as exc:
+            return problem(str(exc), back=f"/run/{job.run_id}")
+        return RedirectResponse(f"/run/{undo_job.run_id}", status_code=303)
+
+    routes = [
+        Route("/", home), Route("/template", template_file), Route("/upload", receive_upload, methods=["POST"]),
+        Route("/columns/{upload}", columns), Route("/columns/{upload}", save_columns, methods=["POST"]),
+        Route("/check/{upload}", check), Route("/check/{upload}/cell", fix, methods=["POST"]),
+        Route("/check/{upload}/fixed", fixed_file), Route("/check/{upload}/report", error_report),
+        Route("/target/{upload}", target), Route("/target/{upload}", choose_target, methods=["POST"]),
+        Route("/plan/{upload}", plan), Route("/import/{upload}", start_import, methods=["POST"]),
+        Route("/run/{run}", run_page), Route("/run/{run}/status", run_status),
+        Route("/run/{run}/stop", stop, methods=["POST"]), Route("/run/{run}/file/{kind}", run_file),
+        Route("/run/{run}/fix", fix_failures, methods=["POST"]), Route("/run/{run}/undo", undo_plan),
+        Route("/run/{run}/undo", undo, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={Exception: _in_words})
+    app.state.session, app.state.token = session, token
+    return Guard(app, token=token, port_of=port_of)
+
+
+async def _in_words(request, exc):
+    """The last line of defence: a sentence, never a traceback."""
+    return Response(f"Something went wrong: {type(exc).__name__}. The page is still running; go back and try "
+                    "again.", status_code=500, media_type="text/plain")
+
+
+# --- helpers of the templates --------------------------------------------------------------------
+
+
+def _label(name: str | None) -> str:
+    return fields.FIELDS_BY_NAME[name].label if name in fields.FIELDS_BY_NAME else (name or "")
+
+
+def _shown(row, show: str) -> bool:
+    if show == "all":
+        return True
+    if show == "errors":
+        return not row.valid
+    if show == "warnings":
+        return bool(row.issues) and row.valid
+    return bool(row.issues)  # problems: errors and warnings
+
+
+def _cell_marks(row, columns) -> dict[int, tuple[str, str]]:
+    """{column index: ("error" | "warning", the messages)} for one row's cells."""
+    marks: dict[int, tuple[str, str]] = {}
+    for issue in row.issues:
+        index = columns.index_of(issue.column)
+        if index is None:
+            index = 0
+        kind = "error" if issue.is_error else "warning"
+        before = marks.get(index)
+        if before:
+            kind = "error" if "error" in (kind, before[0]) else "warning"
+            marks[index] = (kind, before[1] + " " + issue.message)
+        else:
+            marks[index] = (kind, issue.message)
+    return marks
+
+
+def _samples(sheet, index: int) -> list[str]:
+    seen = []
+    for _, cells in sheet.rows:
+        value = cells[index] if index < len(cells) else None
+        if value not in (None, "") and str(value) not in seen:
+            seen.append(str(value)[:60])
+        if len(seen) == 3:
+            break
+    return seen
+
+
+def _distinct(sheet, index: int, limit: int = 20) -> list[str]:
+    seen: dict[str, None] = {}
+    for _, cells in sheet.rows:
+        value = cells[index] if index < len(cells) else None
+        if value not in (None, ""):
+            seen.setdefault(str(value).strip(), None)
+        if len(seen) > limit:
+            break
+    return list(seen)[:limit]
+
+
+def _enum_values() -> dict[str, list[str]]:
+    return {"courseType": list(fields.COURSE_TYPES), "publishedStatus": list(fields.PUBLISHED_STATUSES),
+            "isFree": ["true", "false"]}
+
+
+def map_text(form, headers: list[str]) -> str:
+    """The mapping screen's choices as the map file `--map` reads (TOML)."""
+    from ..suggesting import _toml, _toml_key
+
+    lines = ["# Written by the importer's page: the same file `importer run --map` reads.", "", "[fields]"]
+    for spec in fields.FIELDS:
+        column = form.get(f"column-{spec.name}", "")
+        fixed = str(form.get(f"value-{spec.name}", "")).strip()
+        if column not in ("", None):
+            header = headers[int(column)]
+            if spec.kind in ("enum", "bool"):
+                pairs = []
+                for n in range(20):
+                    source = form.get(f"source-{spec.name}-{column}-{n}")
+                    target = form.get(f"target-{spec.name}-{column}-{n}")
+                    if source is None:
+                        break
+                    if target:
+                        value = target == "true" if spec.kind == "bool" else target
+                        pairs.append(f"{_toml(source)} = {_toml(value)}")
+                if pairs:
+                    lines.append(f"{_toml_key(spec.name)} = {{ column = {_toml(header)}, values = "
+                                 f"{{ {', '.join(pairs)} }} }}")
+                    continue
+            lines.append(f"{_toml_key(spec.name)} = {_toml(header)}")
+        elif fixed:
+            value = fixed.lower() in ("true", "yes", "1") if spec.kind == "bool" else fixed
+            lines.append(f"{_toml_key(spec.name)} = {{ value = {_toml(value)} }}")
+        elif spec.required:
+            raise ImporterError(f"{spec.label} is required: choose its column, or give one value for every row")
+    for index, header in enumerate(headers):
+        if form.get(f"custom-{index}") and header:
+            key = str(form.get(f"custom-key-{index}") or header).strip()
+            lines.append(f"{_toml(fields.CUSTOM_FIELD_PREFIX + key)} = {_toml(header)}")
+    return "\n".join(lines) + "\n"
+
+
+def _result_rows(session: Session, job) -> list:
+    """The run's rows with their status and course id (the first 500; the results file has all)."""
+    return job.outcomes[:500]

@@ -1,0 +1,377 @@
+"""What the page remembers while `importer ui` runs: uploaded files and their checks, the target
+(its key in memory only), the plan, and the one import at a time, run in a worker thread that
+reports through the same progress protocol as the CLI's bar.
+
+Every rule lives in the library: this module only calls `pipeline`, `validating`, `mapping`,
+`results` and `undoing`, as the CLI does, and keeps what they return.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import fields
+from ..errors import ImporterError
+from ..outcomes import RowOutcome
+from ..progress import NullProgress
+
+MAX_UPLOAD_BYTES = 250 * 2**20  # as the CSV reader's own cap (reading.MAX_CSV_BYTES)
+PAGE_ROWS = 100
+CONFIRM_ABOVE = 100  # writes above this are confirmed by typing their number
+
+
+@dataclass
+class Upload:
+    """A file given to the page, kept in the state folder, and its latest check."""
+
+    id: str
+    path: Path
+    name: str
+    mapping_path: Path | None = None
+    validation: object = None  # validating.ValidationResult
+    fixes: int = 0
+
+
+class PageProgress(NullProgress):
+    """The import's progress, read by the page (any tab, after a reload) while the worker runs."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.total = self.done = self.retries = 0
+        self.counts: dict[str, int] = {}
+        self.started = time.monotonic()
+        self.pace = None
+        self.note_text = ""
+
+    def start(self, total: int, pace: float | None = None) -> None:
+        with self.lock:
+            self.total, self.pace, self.started = total, pace, time.monotonic()
+
+    def row_done(self, outcome: RowOutcome) -> None:
+        with self.lock:
+            self.done += 1
+            self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
+
+    def retried(self, reply, wait: float) -> None:
+        with self.lock:
+            self.retries += 1
+
+    def note(self, message: str) -> None:
+        with self.lock:
+            self.note_text = message
+
+    def snapshot(self) -> dict:
+        with self.lock:
+            elapsed = time.monotonic() - self.started
+            rate = self.done / elapsed * 60 if elapsed > 0 and self.done else 0.0
+            left = max(self.total - self.done, 0) * (self.pace or (elapsed / self.done if self.done else 0))
+            return {"done": self.done, "total": self.total, "counts": dict(self.counts), "retries": self.retries,
+                    "rate_per_minute": round(rate, 1), "seconds_left": round(left), "note": self.note_text}
+
+
+@dataclass
+class Import:
+    """One import (or undo) in a worker thread."""
+
+    run_id: str
+    upload_id: str
+    kind: str  # "import" or "undo"
+    progress: PageProgress = field(default_factory=PageProgress)
+    thread: threading.Thread | None = None
+    finished: bool = False
+    error: str | None = None
+    stop_reason: str | None = None
+    interrupted: bool = False
+    outcomes: list = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)  # what it wrote, by what it is
+    started_at: str = ""
+
+
+class Session:
+    """All the page's state. One per `importer ui` process."""
+
+    def __init__(self, state_dir: Path):
+        self.state_dir = Path(state_dir)
+        self.uploads_dir = self.state_dir / "uploads"
+        self.maps_dir = self.state_dir / "maps"
+        self.runs_dir = self.state_dir / "runs"
+        for folder in (self.uploads_dir, self.maps_dir, self.runs_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.uploads: dict[str, Upload] = {}
+        self.lock = threading.RLock()
+        self.sandbox = None  # started on first use, lives as long as the page
+        self.target = None  # pipeline.Target
+        self.target_label = ""
+        self.rehearsal = False
+        self.mode = "create"
+        self.plan = None  # pipeline.PlannedRun
+        self.plan_upload: str | None = None
+        self.current: Import | None = None
+        self.imports: dict[str, Import] = {}
+
+    # --- files ---
+
+    def add_upload(self, name: str, chunks) -> Upload:
+        """Store an uploaded file in the state folder, under a name of ours (the user's name is
+        kept for display only: nothing outside the folder can be reached through it)."""
+        from ..reading import CSV_SUFFIXES, EXCEL_SUFFIXES
+
+        suffix = Path(name).suffix.lower()
+        if suffix not in CSV_SUFFIXES | EXCEL_SUFFIXES:
+            raise ImporterError(f"{name}: not a spreadsheet this importer reads; give an .xlsx or a .csv file")
+        upload_id = secrets.token_hex(8)
+        folder = self.uploads_dir / upload_id
+        folder.mkdir(parents=True)
+        path = folder / f"upload{suffix}"
+        size = 0
+        with path.open("wb") as handle:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > MAX_UPLOAD_BYTES:
+                    handle.close()
+                    shutil.rmtree(folder, ignore_errors=True)
+                    raise ImporterError(f"{name} is larger than {MAX_UPLOAD_BYTES // 2**20} MB, more than any "
+                                        "course sheet; split it into several files")
+                handle.write(chunk)
+        upload = Upload(upload_id, path, Path(name).name)
+        with self.lock:
+            self.uploads[upload_id] = upload
+        return upload
+
+    def upload(self, upload_id: str) -> Upload:
+        found = self.uploads.get(upload_id)
+        if found is None:
+            raise KeyError(upload_id)
+        return found
+
+    def check(self, upload: Upload, mapping=None) -> object:
+        """Read and validate (through a map when given): the same call as `importer validate`."""
+        from ..validating import validate_file
+
+        if mapping is not None:
+            upload.mapping_path = mapping
+        upload.validation = validate_file(upload.path, mapping=upload.mapping_path)
+        return upload.validation
+
+    def needs_mapping(self, upload: Upload) -> bool:
+        from ..normalizing import map_columns
+        from ..reading import read_sheet
+
+        if upload.mapping_path is not None:
+            return False
+        sheet = read_sheet(upload.path)
+        try:
+            map_columns(sheet.path, sheet.headers)
+        except ImporterError:
+            return True
+        return False
+
+    def fix_cell(self, upload: Upload, row: int, column: int, value: str) -> None:
+        """Change one cell of the file as read, and check it again: the whole file, so that a
+        value now unique (or now repeated) is seen at once."""
+        from ..validating import validate_sheet
+
+        result = upload.validation
+        cells = next(cells for number, cells in result.sheet.rows if number == row)
+        cells[column] = value.strip() or None
+        upload.validation = validate_sheet(result.sheet, mapping=result.mapping)
+        upload.fixes += 1
+
+    def save_map(self, name: str, text: str) -> Path:
+        from ..mapping import MAP_SUFFIX, load_mapping
+
+        safe = "".join(c for c in Path(name).stem if c.isalnum() or c in "-_.") or "export"
+        path = self.maps_dir / f"{safe}{MAP_SUFFIX}"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        load_mapping(tmp)  # never keep a map that cannot be read back
+        tmp.replace(path)
+        return path
+
+    def saved_maps(self) -> list[Path]:
+        return sorted(self.maps_dir.glob("*.map.toml"))
+
+    # --- the target ---
+
+    def connect(self, *, sandbox: bool, address: str = "", api_key: str = "", mode: str = "create") -> None:
+        """Open the target, checking the key with one request (the CLI's messages). The key is
+        held by the connection only: never written, logged or shown."""
+        from ..api import base_url_for
+        from ..pipeline import connect
+
+        self.disconnect()
+        if sandbox:
+            if self.sandbox is None:
+                from ..sandbox import Sandbox
+
+                self.sandbox = Sandbox().start()
+            target = connect(sandbox=self.sandbox, state_dir=self.state_dir, stop=threading.Event(),
+                             progress=NullProgress())
+            label = f"the sandbox at {self.sandbox.base_url} (a rehearsal)"
+        else:
+            address = address.strip()
+            if not address:
+                raise ImporterError("give the platform's domain (acme) or its address (https://…)")
+            url = base_url_for(base_url=address) if "://" in address else base_url_for(domain=address)
+            if not api_key.strip():
+                raise ImporterError("give the API key")
+            target = connect(base_url=url, api_key=api_key.strip(), state_dir=self.state_dir,
+                             stop=threading.Event(), progress=NullProgress(), key_source="the key you typed")
+            label = url
+        self.target, self.target_label, self.rehearsal, self.mode = target, label, sandbox, mode
+
+    def disconnect(self) -> None:
+        if self.current and not self.current.finished:
+            raise ImporterError("an import is running on this target; stop it first")
+        if self.target is not None:
+            self.target.close()
+        self.target, self.plan = None, None
+
+    def make_plan(self, upload: Upload) -> object:
+        from ..pipeline import plan
+
+        if self.target is None:
+            raise ImporterError("choose the target first")
+        self.plan = plan(upload.validation, self.target, mode=self.mode)
+        self.plan_upload = upload.id
+        return self.plan
+
+    # --- the import ---
+
+    def start_import(self, upload: Upload) -> Import:
+        if self.current and not self.current.finished:
+            raise ImporterError("an import is already running: one at a time")
+        if self.plan is None or self.plan_upload != upload.id:
+            raise ImporterError("plan first: nothing is sent before the plan is seen")
+        from ..progress import RunLog
+
+        importer = self.target.importer
+        importer.settings.run_id = secrets.token_hex(6)  # each import of the page is a run of its own
+        job = Import(importer.settings.run_id, upload.id, "import", started_at=_now())
+        folder = self.runs_dir / job.run_id
+        folder.mkdir(parents=True, exist_ok=True)
+        importer.log = RunLog(folder / f"{Path(upload.name).stem}.log.jsonl")
+        job.files["log"] = importer.log.path
+        importer.progress = job.progress
+        importer.stop.clear()
+        planned, validation = self.plan, upload.validation
+        job.thread = threading.Thread(target=self._apply, args=(job, planned, validation), name="import",
+                                      daemon=True)
+        self.current = self.imports[job.run_id] = job
+        job.thread.start()
+        return job
+
+    def _apply(self, job: Import, planned, validation) -> None:
+        from ..results import OutputPaths, write_run_files
+
+        importer = self.target.importer
+        try:
+            report = importer.apply(validation, planned.plan)
+            job.outcomes, job.stop_reason, job.interrupted = report.outcomes, report.stop_reason, report.interrupted
+            folder = self.runs_dir / job.run_id
+            stem = Path(self.upload(job.upload_id).name).stem
+            suffix = ".csv" if validation.sheet.format == "csv" else ".xlsx"
+            paths = OutputPaths(folder / f"{stem}.results.xlsx", folder / f"{stem}.failures{suffix}")
+            facts = self._facts(job, report, validation)
+            written = write_run_files(validation, report, paths, fallback_dir=folder, facts=facts)
+            job.files["results"] = written.results
+            if written.failures:
+                job.files["failures"] = written.failures
+        except Exception as exc:  # shown on the page in words; the CLI's rule: never a traceback
+            job.error = str(exc) if isinstance(exc, ImporterError) else f"unexpected failure: {type(exc).__name__}"
+        finally:
+            if importer.log is not None:
+                importer.log.close()
+                importer.log = None
+            job.finished = True
+            self.plan = None  # a plan is used once: the platform has changed since
+
+    def _facts(self, job: Import, report, validation) -> dict:
+        from .. import __version__
+
+        facts = {"kind": "importer run results", "run_id": job.run_id, "target": self.target.base_url,
+                 "rehearsal": "yes: the page's sandbox" if self.rehearsal else "no", "mode": self.mode,
+                 "file": self.upload(job.upload_id).name, "started": job.started_at, "finished": _now(),
+                 "outcome": ", ".join(f"{k} {v}" for k, v in report.counts().items() if v),
+                 "importer_version": __version__, "from": "importer ui"}
+        mapping = validation.mapping
+        if mapping is not None:
+            facts.update({"map": mapping.name, "map_text": mapping.text})
+        return facts
+
+    def stop(self) -> None:
+        if self.current and not self.current.finished and self.target is not None:
+            self.target.importer.stop.set()
+
+    def start_undo(self, job: Import) -> Import:
+        from .. import undoing
+
+        if self.current and not self.current.finished:
+            raise ImporterError("an import is running: wait for it, or stop it")
+        if self.target is None:
+            raise ImporterError("connect to the target the run changed first")
+        record = undoing.read_run_record(job.files["results"])
+        undoing.check_target(record, self.target.base_url)
+        importer = self.target.importer
+        current = importer.read_courses(list(record.rows))
+        journaled = {e.course_id for e in importer.journal.entries(self.target.base_url).values()
+                     if e.status == "created"}
+        actions = undoing.plan_undo(record, current, journaled=journaled)
+        undo = Import(f"undo-{job.run_id}", job.upload_id, "undo", started_at=_now())
+        importer.progress = undo.progress
+        importer.stop.clear()
+
+        def work():
+            try:
+                done, interrupted = importer.undo(actions)
+                undo.interrupted = interrupted
+                undo.outcomes = [(a.row, a.course_id, a.kind, *done.get(a.course_id, (a.kind, a.message)))
+                                 for a in actions]
+            except Exception as exc:
+                undo.error = str(exc) if isinstance(exc, ImporterError) else f"unexpected failure: {type(exc).__name__}"
+            finally:
+                undo.finished = True
+
+        undo.thread = threading.Thread(target=work, name="undo", daemon=True)
+        self.current = self.imports[undo.run_id] = undo
+        undo.thread.start()
+        return undo
+
+    def recent_runs(self) -> list[dict]:
+        """The runs of this state folder, newest first, with their outcome (from their Run sheets)."""
+        from ..reading import read_sheet
+
+        found = []
+        for results in sorted(self.runs_dir.glob("*/*.results.xlsx"), key=lambda p: p.stat().st_mtime,
+                              reverse=True)[:10]:
+            try:
+                facts = {c[0]: c[1] for _, c in read_sheet(results, "Run").rows}
+            except ImporterError:
+                continue
+            found.append({"run_id": facts.get("run_id", results.parent.name), "file": facts.get("file", ""),
+                          "outcome": facts.get("outcome", ""), "finished": facts.get("finished", ""),
+                          "target": facts.get("target", "")})
+        return found
+
+    def close(self) -> None:
+        self.stop()
+        if self.current and self.current.thread:
+            self.current.thread.join(timeout=60)  # the request in flight, then the files
+        if self.target is not None:
+            self.target.close()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def field_label(name: str | None) -> str:
+    return fields.FIELDS_BY_NAME[name].label if name in fields.FIELDS_BY_NAME else (name or "")

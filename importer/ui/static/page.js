@@ -1,0 +1,50 @@
+// The page works as plain HTML forms; this adds two things: the import's progress, read every
+// half second from /run/<id>/status (so a reload or a second tab shows the same run), and the
+// mapping screen's value lists following the column chosen. No library.
+(function () {
+  "use strict";
+  var section = document.getElementById("progress");
+  if (section && section.dataset.finished !== "yes") {
+    var url = section.dataset.status;
+    var show = function (s) {
+      var bar = document.getElementById("bar");
+      bar.max = s.total || 1;
+      bar.value = s.done;
+      bar.textContent = s.done + " of " + s.total;
+      document.getElementById("done").textContent = s.done;
+      document.getElementById("total").textContent = s.total;
+      document.getElementById("rate").textContent = s.rate_per_minute;
+      document.getElementById("left").textContent = s.seconds_left;
+      document.getElementById("retries").textContent = s.retries;
+      document.getElementById("note").textContent = s.note || (s.stopping ? "Stopping after the request in flight…" : "");
+      var parts = [];
+      for (var k in s.counts) { parts.push(k + " " + s.counts[k]); }
+      document.getElementById("counts-line").textContent = parts.join(" ");
+    };
+    var poll = function () {
+      fetch(url, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (s) {
+        show(s);
+        if (s.finished) { window.location.reload(); } else { window.setTimeout(poll, 500); }
+      }).catch(function () { window.setTimeout(poll, 1000); });
+    };
+    window.setTimeout(poll, 300);
+  }
+  document.querySelectorAll("select[data-field]").forEach(function (select) {
+    select.addEventListener("change", function () {
+      document.querySelectorAll('fieldset.value-map[data-field="' + select.dataset.field + '"]').forEach(function (f) {
+        f.hidden = f.dataset.column !== select.value;
+      });
+    });
+  });
+  var drop = document.getElementById("upload-form");
+  if (drop) {
+    var input = document.getElementById("file");
+    drop.addEventListener("dragover", function (e) { e.preventDefault(); drop.classList.add("over"); });
+    drop.addEventListener("dragleave", function () { drop.classList.remove("over"); });
+    drop.addEventListener("drop", function (e) {
+      e.preventDefault();
+      drop.classList.remove("over");
+      if (e.dataTransfer.files.length) { input.files = e.dataTransfer.files; drop.submit(); }
+    });
+  }
+})();
