@@ -124,3 +124,5 @@ def test_the_cli_never_imports_pandas():
                           text=True, timeout=60)
     assert done.returncode == 0
     assert "pandas" not in done.stderr and "httpx" not in done.stderr
+    for page_module in ("starlette", "uvicorn", "jinja2", "multipart"):  # the page's stack: `importer ui` only
+        assert f" {page_module}" not in done.stderr
