@@ -291,19 +291,68 @@ def _flag_duplicates(standard: dict[str, list], custom: dict[str, list], numbers
     if not groups_by_field:
         return {}
     same_as = _identical_rows(groups_by_field, standard, custom, numbers, found)
-    for name, code, label in _UNIQUE:
+    for name, _, _ in _UNIQUE:
         for value, group in groups_by_field.get(name, {}).items():
             group = [i for i in group if i not in same_as]
             if len(group) < 2:
                 continue
             for index in group:
-                others = [str(numbers[i]) for i in group if i != index]
-                where = "row " + others[0] if len(others) == 1 else "rows " + ", ".join(others)
-                found.setdefault(index, []).append(error(
-                    numbers[index], name, value, code,
-                    f"{label} '{value}' is also used in {where}; it must be unique. "
-                    "Change all but one of them."))
+                found.setdefault(index, []).append(
+                    duplicate_issue(name, value, numbers[index], [numbers[i] for i in group if i != index]))
     return same_as
+
+
+def duplicate_issue(name: str, value, row: int, others: list[int]) -> Issue:
+    """The error of a row whose title, slug or External ID other rows use too."""
+    code, label = next((c, lab) for n, c, lab in _UNIQUE if n == name)
+    where = f"row {others[0]}" if len(others) == 1 else "rows " + ", ".join(map(str, others))
+    return error(row, name, value, code, f"{label} '{value}' is also used in {where}; it must be unique. "
+                                         "Change all but one of them.")
+
+
+def recheck_row(result: ValidationResult, row: int, cells: list, unique_index: dict) -> None:
+    """One row of a whole-file result checked again after its cells changed (a fix in the page),
+    in time independent of the file's size: the row alone, then its title, slug and External ID
+    against the other rows' (`unique_index`: {field: {value: set of row numbers}}, kept up to
+    date here), the rows it used to share a value with, or now does, re-flagged."""
+    position = next(i for i, r in enumerate(result.rows) if r.row == row)
+    old = result.rows[position]
+    alone = Sheet(result.sheet.path, result.sheet.headers, [(row, cells)], result.sheet.format,
+                  result.sheet.encoding, result.sheet.delimiter, result.sheet.sheet_name)
+    fresh = validate_sheet(alone, mapping=result.mapping).rows[0]
+    fresh.issues = list(fresh.issues)
+    result.rows[position] = fresh
+    by_number = {r.row: r for r in result.rows}
+    for name, _, _ in _UNIQUE:
+        before, after = old.payload.get(name), fresh.payload.get(name)
+        groups = unique_index.setdefault(name, {})
+        if before is not None:
+            groups.get(before, set()).discard(row)
+        if after is not None:
+            groups.setdefault(after, set()).add(row)
+        for value in {before, after} - {None}:
+            members = sorted(groups.get(value, ()))
+            for number in members:
+                target = by_number[number]
+                kept = [i for i in target.issues if not (i.column == name and i.code.startswith("DUPLICATE_"))]
+                if len(members) > 1:
+                    kept.append(duplicate_issue(name, value, number, [m for m in members if m != number]))
+                target.issues = kept or NO_ISSUES
+    for cached in ("valid_rows", "invalid_rows", "skipped_rows", "all_issues"):
+        result.__dict__.pop(cached, None)
+
+
+def unique_values(result: ValidationResult) -> dict:
+    """{field: {value: set of row numbers}} of the unique fields, for `recheck_row`."""
+    index: dict = {}
+    for name, _, _ in _UNIQUE:
+        groups: dict = {}
+        for r in result.rows:
+            value = r.payload.get(name)
+            if value is not None and r.same_as is None:  # a repeated row is its twin's course
+                groups.setdefault(value, set()).add(r.row)
+        index[name] = groups
+    return index
 
 
 def _identical_rows(groups_by_field: dict, standard: dict, custom: dict, numbers: list[int],

@@ -36,6 +36,7 @@ class Upload:
     mapping_path: Path | None = None
     validation: object = None  # validating.ValidationResult
     fixes: int = 0
+    unique_index: dict | None = None  # see validating.unique_values: made at the first fix
 
 
 class PageProgress(NullProgress):
@@ -157,6 +158,7 @@ class Session:
         if mapping is not None:
             upload.mapping_path = mapping
         upload.validation = validate_file(upload.path, mapping=upload.mapping_path)
+        upload.unique_index = None
         return upload.validation
 
     def needs_mapping(self, upload: Upload) -> bool:
@@ -173,14 +175,18 @@ class Session:
         return False
 
     def fix_cell(self, upload: Upload, row: int, column: int, value: str) -> None:
-        """Change one cell of the file as read, and check it again: the whole file, so that a
-        value now unique (or now repeated) is seen at once."""
-        from ..validating import validate_sheet
+        """Change one cell of the file as read, and check its row again at once, its title, slug
+        and External ID against every other row's (`validating.recheck_row`)."""
+        from ..validating import recheck_row, unique_values
 
         result = upload.validation
         cells = next(cells for number, cells in result.sheet.rows if number == row)
+        if not 0 <= column < len(cells):
+            raise ValueError(column)
         cells[column] = value.strip() or None
-        upload.validation = validate_sheet(result.sheet, mapping=result.mapping)
+        if upload.unique_index is None:
+            upload.unique_index = unique_values(result)
+        recheck_row(result, row, cells, upload.unique_index)
         upload.fixes += 1
 
     def save_map(self, name: str, text: str) -> Path:
