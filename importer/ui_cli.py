@@ -56,6 +56,8 @@ def cmd_ui(args) -> int:
     server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn hands Ctrl-C (or SIGTERM) back once it has stopped serving
+        pass
     finally:
         session.close()  # an import in flight: after the request in flight, files written
     print("The page has stopped.", file=sys.stderr)
