@@ -24,7 +24,7 @@ from pathlib import Path
 from .code_pages import single_byte_encoding
 from .errors import FileUnusable
 from .excel_view import ExcelDate, excel_date, excel_number
-from .issues import CELL_WITHOUT_HEADER, EXCEL_ERROR_VALUE, UNCLOSED_QUOTE
+from .issues import CELL_WITHOUT_HEADER, EXCEL_ERROR_VALUE, QUOTE_SPANS_ROWS, UNCLOSED_QUOTE
 from .issues import CONTROL_CHARACTER as CONTROL_CHARACTER_CODE
 
 INVISIBLE = "\u200b\ufeff"  # zero-width space and a BOM inside the text: trimmed like spaces
@@ -214,7 +214,7 @@ def _csv_records(path: Path, encoding: str, delimiter: str, skip: int):
             for record in reader:
                 if last is not None:
                     number += 1
-                    yield number, last, None
+                    yield number, last, SPANS_LINES if before - last_start > 1 else None
                 last, last_start, before = record, before, reader.line_num
             if last is None:
                 return
@@ -225,8 +225,24 @@ def _csv_records(path: Path, encoding: str, delimiter: str, skip: int):
                 first_line += last_start + 1
                 continue
             number += 1
-            yield number, last, None
+            yield number, last, SPANS_LINES if reader.line_num - last_start > 1 else None
             return
+
+
+SPANS_LINES = object()  # a record read over several lines: a cell holds a line break (see _swallowed_row)
+
+
+def _swallowed_row(record: list[str], delimiter: str, width: int) -> int | None:
+    """The cell of a record read over several lines that holds the rest of its row and the next
+    one: a quotation mark meant to close it (`"",` inside the text: a quote, then the delimiter)
+    and delimiters enough for half the columns. A quote written once where it should be twice
+    closed the cell too late, so the next row was read into it: Excel reads it the same way,
+    and that row's course would be lost inside another's title."""
+    enough = max(2, (width - 1) // 2)
+    for index, cell in enumerate(record):
+        if "\n" in cell and '"' + delimiter in cell and cell.count(delimiter) >= enough:
+            return index
+    return None
 
 
 def _never_closes(path: Path, encoding: str, delimiter: str, skip: int) -> bool:
@@ -259,7 +275,18 @@ def _csv_sheet(path: Path, records, encoding: str, delimiter: str, escaped: bool
     rows: list[tuple[int, list[Cell]]] = []
     filled = 0
     shared: list[tuple[int, dict]] = []
+    swallowed: list[CellProblem] = []
     for number, record, stray_quote in records:
+        if stray_quote is SPANS_LINES:
+            stray_quote = None
+            index = _swallowed_row(record, delimiter, width)
+            if index is not None:
+                tail = record[index].split("\n", 1)[1][:80]
+                swallowed.append(CellProblem(number, index, record[index], QUOTE_SPANS_ROWS,
+                                             f"this cell runs over a line break into what looks like a row of its "
+                                             f"own ({tail!r}…): a quotation mark in it closes too late, so that row "
+                                             "was read into this cell. Fix the quotation marks (one inside a cell "
+                                             "is written twice: \"\")"))
         if stray_quote is not None:
             unclosed.append((number, stray_quote))
         # Inline rather than a function per cell: this loop sees every cell of the file.
@@ -296,6 +323,7 @@ def _csv_sheet(path: Path, records, encoding: str, delimiter: str, escaped: bool
                                   "after it would have been read into that cell; this row was read as it stands. "
                                   "Remove the stray quotation mark, or close it")
                       for number, line in unclosed]
+    sheet.problems += swallowed
     sheet.problems += cells_without_header(sheet)
     if found_control:
         sheet.problems += control_characters(sheet)

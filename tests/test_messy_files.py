@@ -266,3 +266,21 @@ def test_a_value_with_a_line_break_stays_on_one_summary_line(tmp_path, cli):
     line = next(text for text in out if "Course Type (B)" in text)
     assert "Invalid Course Type 'quiz\\x0avideo'" in line
     assert not any(text.startswith("video") for text in out)
+
+
+# --- a colleague's script wrote a quote once where CSV wants it twice --------------------------------
+
+def test_a_quote_closing_too_late_is_an_error_not_a_lost_row(tmp_path):
+    path = tmp_path / "script.csv"
+    # As a hand-rolled exporter writes it: the title's inner quotes not doubled, so the cell runs
+    # on into the next line, which was a course of its own (seen in a public Udemy export).
+    path.write_text('External ID,Title,Course Type,Description\n'
+                    '1,"Multiply your returns using \'Value Investing"",course,Long text\n'
+                    '2,Weekly Forex Analysis""",course,More text\n'
+                    '3,"Fine title","course","A description\nover two lines, with, commas, inside"\n',
+                    encoding="utf-8")
+    rows = by_row(validate_file(path))
+    assert set(rows) == {2, 3}  # what Excel shows too: the second course inside the first's title
+    assert ("QUOTE_SPANS_ROWS", "error") in codes_of(rows[2], "title") and not rows[2].valid
+    assert "Weekly Forex Analysis" in [i.message for i in rows[2].issues if i.code == "QUOTE_SPANS_ROWS"][0]
+    assert rows[3].valid and codes_of(rows[3]) == []  # a real line break in a description is fine
