@@ -345,6 +345,11 @@ class Importer:
                 found = self.look_up(result)
                 if found:
                     return self._created(result, key, found, CREATED)
+                # A yes in no shape the contract has, and no course made: whatever answers is not
+                # answering as the courses API; stop before more rows meet it.
+                self._stop_error = NotTheAPI(f"the server stopped answering as the courses API: to the create of "
+                                             f"row {result.row} it answered {reply.describe()} without a course id, "
+                                             "and no such course was found")
                 return RowOutcome(result.row, FAILED, error_code="UNCONFIRMED",
                                   error_message=f"{reply.message}. The course may have been created; it was not "
                                                 "found by lookup, so it was not sent again. Check in the admin "

@@ -7,6 +7,7 @@ key check is answered, `posts` lists what each POST does in turn (then "ok" for 
     ok          201 with the course
     trickle     stores the course, then sends its 201 body one byte every `trickle_every` s
     no_id       stores the course, answers 201 with a body that has no id
+    other_json  stores nothing, answers 200 with JSON in another API's shape ({"data": {...}})
     wait_year   429 with Retry-After: 31536000 (stores nothing)
     wait_6s     429 with Retry-After: 6 (stores nothing)
     reset_far   201 with the course, and X-RateLimit-Remaining: 0 / Reset: 99999999999
@@ -182,6 +183,10 @@ class HostileServer:
                     return self._reply(201, course, trickle=True)
                 if what == "no_id":
                     return self._reply(201, {"status": "created"})
+                if what == "other_json":
+                    with server._lock:  # nothing kept: this is not the courses API answering
+                        server.courses.remove(course)
+                    return self._reply(200, {"data": {"type": "course", "attributes": payload}})
                 if what == "reset_far":
                     return self._reply(201, course, {"X-RateLimit-Remaining": "0",
                                                      "X-RateLimit-Reset": "99999999999"})

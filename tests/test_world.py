@@ -234,6 +234,18 @@ def test_a_portal_appearing_mid_run_stops_it_with_every_id_kept(tmp_path):
     assert len(posts) == 3  # the fourth POST met the portal (not counted by the server), then nothing
 
 
+def test_a_write_answered_in_another_apis_json_shape_stops_the_run(tmp_path):
+    source = write_courses(tmp_path / "c.csv", 5)
+    with HostileServer(posts=["ok", "other_json"]) as server:
+        done = run(server.base_url, source, "--rate-limit", "6000")
+        posts = [r for r in server.requests if r[0] == "POST"]
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "Stopped: the server stopped answering as the courses API" in done.stdout
+    statuses = [r["status"] for r in results_rows(tmp_path / "c.results.xlsx")]
+    assert statuses == ["created", "failed", "not_attempted", "not_attempted", "not_attempted"]
+    assert len(posts) == 2 and len(server.courses) == 1
+
+
 @pytest.mark.parametrize("shape", ["data", "data_pages"])
 def test_a_list_in_another_shape_is_never_an_empty_instance(tmp_path, shape):
     source = write_courses(tmp_path / "c.csv", 3)
