@@ -14,7 +14,8 @@ number shows 15 significant digits; a hidden row is not seen at all. The rules c
 - a cell that shows a link's text sends the text, with a warning naming the link;
 - a number is sent with Excel's 15 significant digits (`0.1*3` is 0.3);
 - a date or a duration is sent as text (`2024-03-01`, `26:30:00`) with a warning: Excel may
-  have turned what was typed (`March 2024`, `SEP-10`) into a date.
+  have turned what was typed (`March 2024`, `SEP-10`) into a date;
+- a number shown as a percentage (`50%`) is sent as the number it holds (0.5), with a warning.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ UNCALCULATED_FORMULA = "UNCALCULATED_FORMULA"
 HIDDEN_ROW = "HIDDEN_ROW"
 LINKED_CELL = "LINKED_CELL"
 EXCEL_DATE = "EXCEL_DATE"
+PERCENT_FORMAT = "PERCENT_FORMAT"
 
 
 class ExcelDate(str):
@@ -115,6 +117,16 @@ def sheet_problems(sheet, facts, problem) -> list:
             found.append(problem(number, index, cells[index], LINKED_CELL,
                                  f"shows the text of a link to {target[:200]}: the text is imported, not the link",
                                  "warning"))
+    for number, index in sorted(facts.percent_cells):
+        cells = by_number.get(number)
+        if cells is None or number == 1 or index >= width:
+            continue
+        value = cells[index]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            found.append(problem(number, index, value, PERCENT_FORMAT,
+                                 f"Excel shows this as {value * 100:g}% (a percent format); it is sent as the "
+                                 f"number {value}. Type {value * 100:g} in a column not formatted as percent if "
+                                 "that is what was meant", "warning"))
     sheet.rows.sort(key=lambda r: r[0])
     return found
 

@@ -48,6 +48,10 @@ _MERGE = re.compile(rb'<(?:\w+:)?mergeCell ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
 _HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\bhidden="(?:1|true)"[^>]*>')
 _HYPERLINK = re.compile(rb"<(?:\w+:)?hyperlink\b[^>]*>")
 _FULL_CALC = re.compile(rb'<(?:\w+:)?calcPr\b[^>]*fullCalcOnLoad="(?:1|true)"')
+_NUM_FMT = re.compile(rb'<(?:\w+:)?numFmt\b[^>]*?numFmtId="(\d+)"[^>]*?formatCode="([^"]*)"')
+_CELL_XFS = re.compile(rb"<(?:\w+:)?cellXfs\b[^>]*>(.*?)</(?:\w+:)?cellXfs>", re.S)
+_XF = re.compile(rb"<(?:\w+:)?xf\b[^>]*>")
+_STYLED_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bs="(\d+)"')
 
 
 @dataclass
@@ -68,6 +72,7 @@ class SheetFacts:
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # first row, first col, last row, last col
     hidden_rows: set[int] = field(default_factory=set)
     links: dict[tuple[int, int], str] = field(default_factory=dict)  # -> the link's target
+    percent_cells: set[tuple[int, int]] = field(default_factory=set)  # shown as 50% while holding 0.5
 
 
 def list_sheets(path: Path) -> list[SheetEntry]:
@@ -90,7 +95,8 @@ def inspect_sheet(path: Path, entry: SheetEntry) -> SheetFacts:
         except KeyError:
             return facts  # the reader will say what is wrong with it
         recalculated = bool(_FULL_CALC.search(_read_small(path, archive, "xl/workbook.xml") or b""))
-        _scan_sheet(path, archive, info, entry.name, facts, recalculated)
+        percent = _percent_styles(_read_small(path, archive, "xl/styles.xml") or b"")
+        _scan_sheet(path, archive, info, entry.name, facts, recalculated, percent)
         if facts.links:
             facts.links = _link_targets(path, archive, entry.part, facts.links)
     return facts
@@ -169,8 +175,23 @@ def _unescape_xml(text: str) -> str:
             .replace("&apos;", "'").replace("&amp;", "&"))
 
 
+def _percent_styles(styles: bytes) -> set[bytes]:
+    """The cell styles (their index, as the sheet's `s` attribute writes it) whose number format
+    shows a percentage: built-in formats 9 and 10, or a format code with a % outside quotes."""
+    codes = {match.group(1): _unescape_xml(match.group(2).decode("utf-8", "replace"))
+             for match in _NUM_FMT.finditer(styles)}
+    cell_xfs = _CELL_XFS.search(styles)
+    found = set()
+    if cell_xfs:
+        for index, xf in enumerate(_XF.findall(cell_xfs.group(1))):
+            number = dict(_ATTRIBUTE.findall(xf)).get(b"numFmtId", b"0")
+            if number in (b"9", b"10") or "%" in re.sub(r'"[^"]*"', "", codes.get(number, "")):
+                found.add(str(index).encode())
+    return found
+
+
 def _scan_sheet(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, facts: SheetFacts,
-                recalculated: bool = False) -> None:
+                recalculated: bool = False, percent: set[bytes] = frozenset()) -> None:
     rows = columns = 0
     errors = facts.error_cells
     seen = 0
@@ -206,6 +227,10 @@ def _scan_sheet(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, nam
                                      for c1, r1, c2, r2 in _MERGE.findall(data)]
                 if b"hyperlink " in data:
                     _collect_links(data, facts.links)
+                if percent:
+                    facts.percent_cells.update((int(row), column_number(letters) - 1)
+                                               for letters, row, style in _STYLED_CELL.findall(data)
+                                               if style in percent)
                 # A tag cut in two by the chunk boundary is seen whole in the next round (the
                 # collections above are keyed by cell, so a tag seen twice counts once).
                 tail = data[-256:]

@@ -284,3 +284,17 @@ def test_a_quote_closing_too_late_is_an_error_not_a_lost_row(tmp_path):
     assert ("QUOTE_SPANS_ROWS", "error") in codes_of(rows[2], "title") and not rows[2].valid
     assert "Weekly Forex Analysis" in [i.message for i in rows[2].issues if i.code == "QUOTE_SPANS_ROWS"][0]
     assert rows[3].valid and codes_of(rows[3]) == []  # a real line break in a description is fine
+
+
+def test_a_number_shown_as_a_percentage_is_sent_as_it_holds_with_a_warning(tmp_path):
+    def percent(book, sheet):
+        sheet["F2"].number_format = "0%"
+        sheet["F3"].number_format = '0.0" pct"'  # a % only inside quotes is not a percent format
+
+    path = workbook(tmp_path / "pct.xlsx", [["A", "course", "E1", None, None, 0.5],
+                                            ["B", "course", "E2", None, None, 0.25]], prepare=percent)
+    first, second = validate_file(path).rows
+    assert first.payload["customFields"]["hours"] == 0.5
+    assert codes_of(first, "customFields.hours") == [("PERCENT_FORMAT", "warning")]
+    assert "Excel shows this as 50%" in first.issues[0].message
+    assert codes_of(second) == []
