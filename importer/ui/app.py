@@ -201,8 +201,11 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
             return problem(str(exc), back=f"/target/{upload.id}")
         writes = planned.plan.writes
         minutes = writes / max(session.target.importer.pacer.rate_per_minute, 1)
+        display = upload.validation.columns.display
+        why = {r.row: "; ".join(f"{display(i.column)}: {i.message}" for i in r.issues if i.is_error)
+               for r in upload.validation.invalid_rows}
         return page("plan.html", upload=upload, planned=planned, writes=writes, minutes=minutes,
-                    confirm_above=CONFIRM_ABOVE)
+                    confirm_above=CONFIRM_ABOVE, why=why)
 
     async def start_import(request):
         upload = upload_of(request)
