@@ -232,7 +232,10 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         if job is None:
             return problem("No such run in this page's memory.", 404)
         rows = _result_rows(session, job)
-        return page("run.html", job=job, progress=job.progress.snapshot(), rows=rows)
+        totals: dict[str, int] = {}
+        for outcome in job.outcomes if job.kind == "import" else ():
+            totals[outcome.status] = totals.get(outcome.status, 0) + 1
+        return page("run.html", job=job, progress=job.progress.snapshot(), rows=rows, totals=totals)
 
     async def run_status(request):
         job = job_of(request)
