@@ -125,6 +125,7 @@ def test_the_sample_with_mistakes_fixed_in_place_planned_imported_and_downloaded
 
     results = page.get(run_url).text
     assert "<progress" in results and "Fix the failures" in results and "Undo this run" in results
+    assert "created: <strong>6</strong>" in results and "invalid: <strong>12</strong>" in results
     ids = set(re.findall(r"crs_[0-9a-f]+", results))
     assert ids == {c["id"] for c in session.sandbox.store.all()}
     links = dict(re.findall(r'href="/run/[^"]+/file/([^"]+)">Download ([^<]+)</a>', results))
