@@ -2,7 +2,8 @@
 
     ImporterError                 base: the CLI prints its message as one line
     ├── FileUnusable              the input cannot be read as a course sheet at all      (exit 2)
-    │   └── MappingUnusable       the mapping file is wrong, or names a column not there (exit 2)
+    │   ├── MappingUnusable       the mapping file is wrong, or names a column not there (exit 2)
+    │   └── MissingColumns        no Title or Course Type column: another system's export?  (exit 2)
     ├── OutputExists              a results or failures file is already there            (exit 2)
     ├── OutputUnusable            an output path cannot be written, or is the input      (exit 2)
     ├── JournalUnusable           the journal is damaged, read-only or cannot be made    (exit 2)
@@ -30,6 +31,10 @@ class FileUnusable(ImporterError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class MissingColumns(FileUnusable):
+    """The sheet has no Title or Course Type column: the page offers its mapping screen."""
 
 
 class MappingUnusable(FileUnusable):

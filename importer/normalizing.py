@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from . import fields
-from .errors import FileUnusable
+from .errors import FileUnusable, MissingColumns
 from .issues import Issue, column_letter, invalid_value
 from .reading import INVISIBLE
 
@@ -87,7 +87,7 @@ def map_columns(path, headers: list[str]) -> ColumnMap:
         mapped.append(name)
     missing = [n for n in fields.REQUIRED if n not in seen]
     if missing:
-        raise FileUnusable(path, _no_required_columns(missing, headers))
+        raise MissingColumns(path, _no_required_columns(missing, headers))
     return ColumnMap(list(headers), mapped, unknown)
 
 

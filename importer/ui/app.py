@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .. import fields
-from ..errors import ImporterError
+from ..errors import ImporterError, MissingColumns
 from ..issues import column_letter
 from .guard import Guard
 from .session import CONFIRM_ABOVE, PAGE_ROWS, Session
@@ -70,9 +70,9 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         try:
             upload = session.add_upload(name, [data[i:i + 2**20] for i in range(0, len(data), 2**20)] or [b""])
             saved = next((p for p in session.saved_maps() if p.name == map_name), None)
-            if saved is None and session.needs_mapping(upload):
-                return RedirectResponse(f"/columns/{upload.id}", status_code=303)
             session.check(upload, saved)
+        except MissingColumns:  # another system's export: its columns are chosen next
+            return RedirectResponse(f"/columns/{upload.id}", status_code=303)
         except ImporterError as exc:
             return problem(str(exc))
         return RedirectResponse(f"/check/{upload.id}", status_code=303)

@@ -161,19 +161,6 @@ class Session:
         upload.unique_index = None
         return upload.validation
 
-    def needs_mapping(self, upload: Upload) -> bool:
-        from ..normalizing import map_columns
-        from ..reading import read_sheet
-
-        if upload.mapping_path is not None:
-            return False
-        sheet = read_sheet(upload.path)
-        try:
-            map_columns(sheet.path, sheet.headers)
-        except ImporterError:
-            return True
-        return False
-
     def fix_cell(self, upload: Upload, row: int, column: int, value: str) -> None:
         """Change one cell of the file as read, and check its row again at once, its title, slug
         and External ID against every other row's (`validating.recheck_row`)."""
