@@ -162,8 +162,11 @@ class Importer:
             report.stop_reason = str(exc)
         except sqlite3.Error as exc:
             # Without the journal a lost reply could not be told from a new course: stop.
+            from .journal import journal_trouble
+
+            advice = journal_trouble(exc)[1]
             report.stop_reason = (f"the journal ({self.journal.path}) could not be written ({exc}); stopped so that "
-                                  f"nothing can be sent twice. {journal_advice(exc)}")
+                                  f"nothing can be sent twice. {advice[0].upper()}{advice[1:]}")
         finally:
             self.progress.close()
         reason = "the run was interrupted before this row" if report.interrupted else \
@@ -519,15 +522,6 @@ class Importer:
         self._retries += 1
         self.progress.retried(reply, delay)
         self.pacer.hold(delay, why)
-
-
-def journal_advice(exc: Exception) -> str:
-    text = str(exc).lower()
-    if "locked" in text or "busy" in text:
-        return "Another run or program is using it: wait for it to end, then run the same command"
-    if "full" in text:
-        return "Free some disk space, then run the same command"
-    return "Move the journal aside and run the same command: the platform knows which courses exist"
 
 
 def _redirect_note(reply: Reply) -> str:

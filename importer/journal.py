@@ -180,23 +180,32 @@ class Journal:
              _now()))
 
 
-def journal_error(path: Path, exc: sqlite3.Error) -> JournalUnusable:
-    """What went wrong with the journal file, and what to do, in one line."""
+MOVE_ASIDE = ("Move it aside (rename it, e.g. to journal.sqlite3.damaged) and run again: the platform, when it can "
+              "be read, knows which courses exist, and they are not sent again")
+
+
+def journal_trouble(exc: sqlite3.Error) -> tuple[str, str]:
+    """(what is wrong with the journal, what to do) for an error SQLite gave: read when the
+    journal is opened (`journal_error`) and when a write fails mid-run (`applying`)."""
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
-        return JournalBusy(f"the journal {path} is locked: another run (or a program holding the file open) is "
-                           "using it; wait for it to end and run again")
+        return ("locked: another run (or a program holding the file open) is using it",
+                "wait for it to end and run again")
+    if "full" in text:
+        return "the disk is full", "free some disk space and run again"
     if "readonly" in text or "read-only" in text:
-        why = "it is read-only (or its folder is)"
-    elif "full" in text:
-        why = "the disk is full"
-    elif "not a database" in text or "malformed" in text or "corrupt" in text or "disk i/o" in text:
-        why = "it is damaged (not a journal any more)"
-    else:
-        why = str(exc)
-    return JournalUnusable(path, f"{why}. Move it aside (rename it, e.g. to {path.name}.damaged) and run again: "
-                                 "the platform, when it can be read, knows which courses exist, and they are not "
-                                 "sent again")
+        return "it is read-only (or its folder is)", MOVE_ASIDE
+    if "not a database" in text or "malformed" in text or "corrupt" in text or "disk i/o" in text:
+        return "it is damaged (not a journal any more)", MOVE_ASIDE
+    return str(exc), MOVE_ASIDE
+
+
+def journal_error(path: Path, exc: sqlite3.Error) -> JournalUnusable:
+    """What went wrong with the journal file, and what to do, in one line."""
+    why, advice = journal_trouble(exc)
+    if why.startswith("locked"):
+        return JournalBusy(f"the journal {path} is {why}; {advice}")
+    return JournalUnusable(path, f"{why}. {advice[0].upper()}{advice[1:]}")
 
 
 def _now() -> str:
