@@ -75,9 +75,12 @@ class Mapping:
     rules: tuple[FieldRule, ...]
     name: str = "<mapping>"  # the file's name, or how the caller named the dict
     text: str = ""  # the file's whole text: recorded with a run, to check a later sync against
+    source: str = ""  # the file's full path (empty for a dict)
 
-    def rule_for(self, name: str) -> FieldRule | None:
-        return next((r for r in self.rules if r.field == name), None)
+    def facts(self) -> dict:
+        """What a run's Run sheet records of the map it read its export through: where it was and
+        its whole text, so that a sync months later can be checked against the rules it ran with."""
+        return {"map": self.source or self.name, "map_text": self.text}
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -112,7 +115,9 @@ def load_mapping(source) -> Mapping:
     unknown = [k for k in data if k != "fields"]
     if unknown:
         raise MappingUnusable(path, f"has a table it does not use: [{unknown[0]}]; everything goes under [fields]")
-    return _mapping_from(body, path.name, text, path)
+    mapping = _mapping_from(body, path.name, text, path)
+    mapping.source = str(path.resolve())
+    return mapping
 
 
 def _mapping_from(body: dict, name: str, text: str, path=None) -> Mapping:

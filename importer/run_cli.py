@@ -216,7 +216,8 @@ def _apply(args, session: _Session, validation, plan, paths) -> int:
     with _stop_on_signals(importer.stop):
         report = importer.apply(validation, plan)
         elapsed = time.monotonic() - started
-        facts = run_facts(args, session.base_url, importer.settings.run_id, started_at, report, paths.failures)
+        facts = run_facts(args, session.base_url, importer.settings.run_id, started_at, report, paths.failures,
+                          validation.mapping)
         try:
             written = write_run_files(validation, report, paths, fallback_dir=session.state_dir, facts=facts)
         except OSError as exc:
@@ -236,7 +237,7 @@ def _apply(args, session: _Session, validation, plan, paths) -> int:
 RESULTS_KIND = "importer run results"  # the Run sheet's first fact: what `undo` looks for
 
 
-def run_facts(args, base_url: str, run_id: str, started_at: str, report, failures=None) -> dict:
+def run_facts(args, base_url: str, run_id: str, started_at: str, report, failures=None, mapping=None) -> dict:
     """What the run was, for the results' Run sheet: `undo` refuses a file without them, or
     one whose target is not the one it is given."""
     from . import __version__
@@ -251,18 +252,7 @@ def run_facts(args, base_url: str, run_id: str, started_at: str, report, failure
             "rehearsal": "yes: the sandbox started by --sandbox" if args.sandbox else "no",
             "mode": args.mode, "file": str(Path(args.file).resolve()), "started": started_at,
             "finished": _now_iso(), "outcome": ", ".join(f"{k} {v}" for k, v in report.counts().items() if v),
-            "to continue": again, "importer_version": __version__, **map_facts(args)}
-
-
-def map_facts(args) -> dict:
-    """The mapping a run read its export through, whole, so that a sync months later can be
-    checked against the rules it ran with."""
-    if not getattr(args, "mapping", None):
-        return {}
-    from .mapping import load_mapping
-
-    mapping = load_mapping(args.mapping)
-    return {"map": str(Path(args.mapping).resolve()), "map_text": mapping.text}
+            "to continue": again, "importer_version": __version__, **(mapping.facts() if mapping else {})}
 
 
 def _now_iso() -> str:

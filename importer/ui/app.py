@@ -231,7 +231,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         job = job_of(request)
         if job is None:
             return problem("No such run in this page's memory.", 404)
-        rows = _result_rows(session, job)
+        rows = job.outcomes[:500]  # the results file has every row
         totals: dict[str, int] = {}
         for outcome in job.outcomes if job.kind == "import" else ():
             totals[outcome.status] = totals.get(outcome.status, 0) + 1
@@ -419,8 +419,3 @@ def map_text(form, headers: list[str]) -> str:
             key = str(form.get(f"custom-key-{index}") or header).strip()
             lines.append(f"{_toml(fields.CUSTOM_FIELD_PREFIX + key)} = {_toml(header)}")
     return "\n".join(lines) + "\n"
-
-
-def _result_rows(session: Session, job) -> list:
-    """The run's rows with their status and course id (the first 500; the results file has all)."""
-    return job.outcomes[:500]

@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import fields
 from ..errors import ImporterError
 from ..outcomes import RowOutcome
 from ..progress import NullProgress
@@ -293,9 +292,8 @@ class Session:
                  "file": self.upload(job.upload_id).name, "started": job.started_at, "finished": _now(),
                  "outcome": ", ".join(f"{k} {v}" for k, v in report.counts().items() if v),
                  "importer_version": __version__, "from": "importer ui"}
-        mapping = validation.mapping
-        if mapping is not None:
-            facts.update({"map": mapping.name, "map_text": mapping.text})
+        if validation.mapping is not None:
+            facts.update(validation.mapping.facts())
         return facts
 
     def stop(self) -> None:
@@ -364,7 +362,3 @@ class Session:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def field_label(name: str | None) -> str:
-    return fields.FIELDS_BY_NAME[name].label if name in fields.FIELDS_BY_NAME else (name or "")
