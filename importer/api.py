@@ -431,25 +431,22 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return max(0.0, float(value))
     except ValueError:
         pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment is None:
-        return None
-    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+    moment = _http_date(value)
+    return None if moment is None else max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
 def server_now(headers) -> float | None:
-    """The server's clock, from its `Date` header (None when absent or unreadable)."""
-    value = headers.get("Date")
-    if not value:
-        return None
+    """The server's clock, from its `Date` header (None when absent, unreadable or without a zone)."""
+    moment = _http_date(headers.get("Date") or "")
+    return moment.timestamp() if moment is not None and moment.tzinfo is not None else None
+
+
+def _http_date(value: str):
+    """An HTTP date (`Wed, 21 Oct 2026 07:28:00 GMT`) as a datetime; None when it is not one."""
     try:
-        moment = email.utils.parsedate_to_datetime(value)
+        return email.utils.parsedate_to_datetime(value) if value else None
     except (TypeError, ValueError):
         return None
-    return moment.timestamp() if moment is not None and moment.tzinfo is not None else None
 
 
 def _body_retry_after(body) -> float | None:
