@@ -40,6 +40,10 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
     def problem(message: str, status: int = 400, back: str = "/") -> HTMLResponse:
         return page("problem.html", status=status, message=message, back=back)
 
+    def gone() -> HTMLResponse:
+        """An upload this page no longer holds (it was started again since): say so, in words."""
+        return problem("That file is not here any more; give it again.", 404)
+
     def upload_of(request):
         try:
             return session.upload(request.path_params["upload"])
@@ -85,7 +89,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
 
         upload = upload_of(request)
         if upload is None:
-            return problem("That file is not here any more; give it again.", 404)
+            return gone()
         try:
             sheet = read_sheet(upload.path)
         except ImporterError as exc:
@@ -101,7 +105,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
 
         upload = upload_of(request)
         if upload is None:
-            return problem("That file is not here any more; give it again.", 404)
+            return gone()
         form = await request.form()
         sheet = read_sheet(upload.path)
         try:
@@ -117,7 +121,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
     async def check(request):
         upload = upload_of(request)
         if upload is None or upload.validation is None:
-            return problem("That file is not here any more; give it again.", 404)
+            return gone()
         show = request.query_params.get("show", "problems")
         number = max(1, int(request.query_params.get("page", "1") or 1))
         result = upload.validation
@@ -132,7 +136,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
     async def fix(request):
         upload = upload_of(request)
         if upload is None or upload.validation is None:
-            return problem("That file is not here any more; give it again.", 404)
+            return gone()
         form = await request.form()
         try:
             row, column = int(form["row"]), int(form["column"])
@@ -147,7 +151,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
 
         upload = upload_of(request)
         if upload is None or upload.validation is None:
-            return problem("That file is not here any more.", 404)
+            return gone()
         result = upload.validation
         suffix = ".csv" if result.sheet.format == "csv" else ".xlsx"
         path = upload.path.with_name(f"fixed{suffix}")
@@ -161,7 +165,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
 
         upload = upload_of(request)
         if upload is None or upload.validation is None:
-            return problem("That file is not here any more.", 404)
+            return gone()
         path = upload.path.with_name("errors.xlsx")
         write_error_report(upload.validation, path)
         return FileResponse(path, filename=f"{Path(upload.name).stem}.errors.xlsx")
@@ -171,13 +175,13 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
     async def target(request):
         upload = upload_of(request)
         if upload is None:
-            return problem("That file is not here any more; give it again.", 404)
+            return gone()
         return page("target.html", upload=upload)
 
     async def choose_target(request):
         upload = upload_of(request)
         if upload is None:
-            return problem("That file is not here any more; give it again.", 404)
+            return gone()
         form = await request.form()
         mode = form.get("mode", "create")
         try:
@@ -192,7 +196,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
     async def plan(request):
         upload = upload_of(request)
         if upload is None or upload.validation is None:
-            return problem("That file is not here any more; give it again.", 404)
+            return gone()
         if session.target is None:
             return RedirectResponse(f"/target/{upload.id}", status_code=303)
         try:
@@ -210,7 +214,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
     async def start_import(request):
         upload = upload_of(request)
         if upload is None:
-            return problem("That file is not here any more; give it again.", 404)
+            return gone()
         form = await request.form()
         if session.plan is not None and session.plan.plan.writes > CONFIRM_ABOVE and \
                 form.get("confirm", "").strip() != str(session.plan.plan.writes):
