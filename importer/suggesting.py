@@ -17,6 +17,7 @@ import json
 import re
 
 from . import fields
+from .issues import column_letter
 from .normalizing import normalize_bool, normalize_enum, to_text
 
 # What other systems call each field, best first (header_key form: lowercase, no spaces or _).
@@ -132,7 +133,7 @@ def suggest_map(sheet, now: dt.datetime | None = None) -> str:
                   f"#   \"customFields.{_custom_key(headers[unused[0]]) or 'key'}\" = {_toml(headers[unused[0]])}"]
         for index in unused:
             label = headers[index] or "(no header)"
-            lines.append(f"#   {_comment(label)} [{_letter(index)}]: e.g. {_samples(columns[index])}")
+            lines.append(f"#   {_comment(label)} [{column_letter(index)}]: e.g. {_samples(columns[index])}")
     if todo:
         lines.insert(5, f"# {todo} TODO line{'s' if todo != 1 else ''} below must be filled in before an import.")
     return "\n".join(lines) + "\n"
@@ -185,12 +186,6 @@ def _comment(text: str) -> str:
 
 def _custom_key(header: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", header or "").strip("_").lower()
-
-
-def _letter(index: int) -> str:
-    from .issues import column_letter
-
-    return column_letter(index)
 
 
 def _toml(value) -> str:
