@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .code_pages import single_byte_encoding
 from .errors import FileUnusable
-from .excel_view import ExcelDate, excel_date, excel_number
+from .excel_view import date_problems, excel_date, excel_number
 from .issues import CELL_WITHOUT_HEADER, EXCEL_ERROR_VALUE, QUOTE_SPANS_ROWS, UNCLOSED_QUOTE
 from .issues import CONTROL_CHARACTER as CONTROL_CHARACTER_CODE
 
@@ -531,10 +531,7 @@ def _workbook_sheet(path: Path, name: str, values: list[list], facts=None, other
         if facts.error_cells:
             sheet.problems += _error_cell_problems(sheet, facts.error_cells)
         sheet.problems += sheet_problems(sheet, facts, CellProblem)
-    if any(type(c) is ExcelDate for _, cells in sheet.rows for c in cells):
-        from .excel_view import date_problems
-
-        sheet.problems += date_problems(sheet, CellProblem)
+    sheet.problems += date_problems(sheet, CellProblem)  # one pass: most sheets have no date cell
     sheet.problems += cells_without_header(sheet)
     sheet.problems += control_characters(sheet)
     return sheet
