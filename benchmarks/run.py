@@ -37,7 +37,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from importer.api import CoursesAPI  # noqa: E402
+from importer.platform.api import CoursesAPI  # noqa: E402
 from importer.sandbox import Sandbox  # noqa: E402
 
 KEY = "benchmark-key"
@@ -201,7 +201,7 @@ _PEAK = "int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).gr
 
 _RSS_PROBE = f"""
 import json, re, sys
-from importer.validating import validate_file
+from importer.check.validating import validate_file
 validate_file(sys.argv[1])
 print(json.dumps({{"mib": {_PEAK}}}))
 """
@@ -209,7 +209,7 @@ print(json.dumps({{"mib": {_PEAK}}}))
 _INPROCESS_CSV = """
 import json, sys, time
 import pandas
-from importer.validating import validate_file
+from importer.check.validating import validate_file
 best = {}
 for _ in range(5):
     t = time.perf_counter(); validate_file(sys.argv[1]); a = time.perf_counter() - t
@@ -246,7 +246,7 @@ def scenario_v2(work: Path) -> dict:
 
 _CLI_PEAK = f"""
 import json, re, sys
-from importer.cli import main
+from importer.cli.main import main
 code = main(sys.argv[1:])
 print(json.dumps({{"exit": code, "mib": {_PEAK}}}))
 """

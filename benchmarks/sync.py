@@ -26,8 +26,8 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from importer.check.validating import validate_file  # noqa: E402
 from importer.sandbox import Sandbox  # noqa: E402
-from importer.validating import validate_file  # noqa: E402
 
 KEY = "benchmark-key"
 LIMIT, WINDOW = 20, 2.0

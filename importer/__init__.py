@@ -1,18 +1,15 @@
 """importer: move a spreadsheet catalogue of courses into the platform, exactly once.
 
-The pipeline, one module a stage:
+The pipeline, a folder a stage (each imports only from those above it here):
 
-    reading      XLSX / CSV  ->  Sheet (cells as typed, Excel row numbers; xlsx_guard first)
-    normalizing  headers -> API fields, cells -> API values (rules: one rule per field)
-    validating   Sheet -> ValidationResult (payloads, issues)   <- validate_file()
-    catalogue    what the platform holds for those rows
-    planning     each row against it -> create / update / unchanged / conflict / invalid
-    applying     the plan -> POST / PUT, paced, retried, journaled  (applying.Importer)
-    reporting    the error report and payloads of a validation
-    results      the results sheet (with its Run and Changes sheets) and failures file of a run
-    undoing      a run taken back, from its results file
+    core/      the words every stage shares: fields, issues, outcomes
+    read/      XLSX / CSV  ->  Sheet (cells as typed, Excel row numbers; the workbook guard first)
+    check/     headers -> fields (mapping files too), cells -> API values, every row validated
+    files/     every file we write (template, error report, results, failures, plan)
+    platform/  the HTTP contract, what the platform holds, the journal, the pacer
+    run/       planning, applying (POST / PUT, paced, retried, journaled), undoing, progress
+    pipeline   the stages as library calls; cli/ and ui/ are shells over them
 
-`writing` writes every file (nothing becomes a formula); `api` owns the HTTP contract;
 `sandbox` is a local stand-in for the platform.
 
 As a library (see `pipeline`; the CLI is a shell over the same stages):
@@ -26,6 +23,7 @@ As a library (see `pipeline`; the CLI is a shell over the same stages):
 Errors that stop a call are `ImporterError`s (the tree is drawn in `importer.errors`).
 """
 
+from .check.validating import ValidationResult, validate_file
 from .errors import BadKey, FileUnusable, ImporterError, TargetError
 from .pipeline import (
     PlannedRun,
@@ -39,7 +37,6 @@ from .pipeline import (
     read,
     validate,
 )
-from .validating import ValidationResult, validate_file
 
 __all__ = ["BadKey", "FileUnusable", "ImporterError", "PlannedRun", "RunResult", "Sandbox", "Target",
            "TargetError", "ValidationResult", "apply", "connect", "from_dataframe", "from_records", "plan", "read",

@@ -27,11 +27,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import fields
-from .errors import ImporterError, TargetError
-from .outcomes import RowOutcome, RunReport
-from .reading import Sheet, read_sheet
-from .validating import ValidationResult, validate_sheet
+from .check.validating import ValidationResult, validate_sheet
+from .core import fields
+from .core.frames import pandas_module
+from .core.outcomes import RowOutcome, RunReport
+from .errors import TargetError
+from .read.reading import Sheet, read_sheet
 
 KEY_VARIABLE = "TI_API_KEY"
 
@@ -64,7 +65,7 @@ def from_dataframe(frame, *, name: str = "<DataFrame>") -> Sheet:
     """Rows from a pandas DataFrame, its columns as headers. A float column holding 42.0 for
     an External ID gets the same warning as an Excel number would; NaN, None, pd.NA and NaT
     are empty cells."""
-    _pandas()
+    pandas_module()
     return from_records(frame.to_dict("records"), name=name)
 
 
@@ -102,7 +103,7 @@ def validate(source, *, custom_fields: list[str] | None = None, sheet: str | Non
     or `from_dataframe`. `mapping`: another system's export read through a mapping file (its
     path, or the same structure as a dict: `{"title": "course_title", ...}`)."""
     if mapping is not None:
-        from .mapping import load_mapping
+        from .check.mapping import load_mapping
 
         mapping = load_mapping(mapping)
     rows = source if isinstance(source, Sheet) else read_sheet(source, sheet)
@@ -145,10 +146,10 @@ def connect(*, domain: str | None = None, base_url: str | None = None, sandbox=N
     `progress.Progress`; `source_file`, recorded in the journal."""
     import threading
 
-    from .api import CoursesAPI, base_url_for
-    from .applying import Importer, RunSettings
-    from .journal import Journal
-    from .pacing import Backoff, Pacer
+    from .platform.api import CoursesAPI, base_url_for
+    from .platform.journal import Journal
+    from .platform.pacing import Backoff, Pacer
+    from .run.applying import Importer, RunSettings
 
     if sandbox is not None:
         url, key = sandbox.base_url, api_key or sandbox.config.api_key
@@ -194,7 +195,7 @@ class PlannedRun:
         return self.plan.summary()
 
     def to_dataframe(self):
-        pandas = _pandas()
+        pandas = pandas_module()
         return pandas.DataFrame([{"row": a.row, "action": a.kind, "course_id": a.course_id, "code": a.code,
                                   "message": a.message, "changes": [c.field for c in a.changes]}
                                  for a in self.plan.actions])
@@ -204,7 +205,7 @@ def plan(checked: ValidationResult, target: Target, *, mode: str = "create",
          custom_fields: list[str] | None = None) -> PlannedRun:
     """Read what the platform holds for these rows and classify each: create, update (with its
     changes), unchanged, exists, conflict, not_found or invalid. Nothing is written."""
-    from .planning import make_plan
+    from .run.planning import make_plan
 
     catalogue = target.importer.read_catalogue(checked)
     return PlannedRun(make_plan(checked, catalogue, mode=mode, custom_fields=custom_fields), checked, target,
@@ -228,7 +229,7 @@ class RunResult:
         return {k: v for k, v in self.report.counts().items() if v}
 
     def to_dataframe(self):
-        pandas = _pandas()
+        pandas = pandas_module()
         return pandas.DataFrame([{"row": o.row, "status": o.status, "course_id": o.course_id,
                                   "course_slug": o.course_slug, "error_code": o.error_code,
                                   "error_message": o.error_message, "changes": [c.field for c in o.changes]}
@@ -237,7 +238,7 @@ class RunResult:
     def write(self, path, failures=None) -> None:
         """The results sheet (.xlsx or .csv) as the CLI writes it, and, if a path is given and
         any row needs fixing, the failures file in the input's layout."""
-        from .results import write_failures, write_results
+        from .files.results import write_failures, write_results
 
         facts = {"kind": "importer run results", "run_id": self.run_id, "target": self.target_url,
                  "rehearsal": "unknown: written by a script", "file": str(self.validation.sheet.path)}
@@ -262,7 +263,7 @@ def _key_source(api_key, sandbox) -> str:
 
 
 def _progress(progress):
-    from .progress import BarProgress, NullProgress
+    from .run.progress import BarProgress, NullProgress
 
     if progress is True:
         return BarProgress()
@@ -272,21 +273,3 @@ def _progress(progress):
                 progress(outcome)
         return Callback()
     return NullProgress()
-
-
-def _pandas():
-    try:
-        import pandas
-    except ImportError as exc:
-        raise ImporterError("pandas is not installed: pip install \"importer[pandas]\"") from exc
-    return pandas
-
-
-def validation_to_dataframe(checked: ValidationResult):
-    """One row per input row: valid or not, its error codes and messages, its payload."""
-    pandas = _pandas()
-    return pandas.DataFrame([{"row": r.row, "valid": r.valid,
-                              "error_codes": [i.code for i in r.issues if i.is_error],
-                              "messages": [f"{i.column}: {i.message}" for i in r.issues],
-                              "payload": r.payload if r.valid else None}
-                             for r in checked.rows])

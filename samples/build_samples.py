@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from importer.template import build_template
+from importer.files.template import build_template
 
 HERE = Path(__file__).parent
 CUSTOM = ["customFields.difficulty", "customFields.estimatedHours", "customFields.department"]

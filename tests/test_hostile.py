@@ -18,7 +18,7 @@ import time
 import openpyxl
 import pytest
 
-from importer.reading import read_sheet
+from importer.read.reading import read_sheet
 from importer.sandbox import Sandbox
 
 from .conftest import run_cli, wait_until
@@ -297,12 +297,12 @@ def test_sigterm_during_validate_ends_like_ctrl_c(tmp_path):
 
 
 def test_a_journal_that_cannot_be_written_stops_the_run_and_keeps_the_id(tmp_path):
-    from importer.api import CoursesAPI
-    from importer.applying import Importer
-    from importer.journal import Journal
-    from importer.pacing import Pacer
-    from importer.progress import RunLog
-    from importer.validating import validate_file
+    from importer.check.validating import validate_file
+    from importer.platform.api import CoursesAPI
+    from importer.platform.journal import Journal
+    from importer.platform.pacing import Pacer
+    from importer.run.applying import Importer
+    from importer.run.progress import RunLog
 
     validation = validate_file(write_courses(tmp_path / "c.csv", n=3))
     with Sandbox(api_key=KEY) as sandbox, CoursesAPI(sandbox.base_url, KEY) as api, \

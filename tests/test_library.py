@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import importer
-from importer.reading import read_sheet
+from importer.read.reading import read_sheet
 
 from .conftest import ROOT, run_cli
 

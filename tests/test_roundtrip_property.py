@@ -12,13 +12,13 @@ import csv
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from importer.applying import invalid_outcome
-from importer.outcomes import FAILED, RowOutcome, RunReport
-from importer.reading import read_sheet
-from importer.reporting import write_error_report
-from importer.results import OutputPaths, write_run_files
-from importer.validating import validate_sheet
-from importer.writing import excel_length
+from importer.check.validating import validate_sheet
+from importer.core.outcomes import FAILED, RowOutcome, RunReport
+from importer.files.reporting import write_error_report
+from importer.files.results import OutputPaths, write_run_files
+from importer.files.writing import excel_length
+from importer.read.reading import read_sheet
+from importer.run.applying import invalid_outcome
 
 HEADERS = ["Title", "Course Type", "Description", "Tags", "customFields.note"]
 
@@ -92,7 +92,7 @@ import datetime as dt  # noqa: E402
 
 import openpyxl  # noqa: E402
 
-from importer.validating import validate_file  # noqa: E402
+from importer.check.validating import validate_file  # noqa: E402
 
 TYPED_HEADERS = ["Title", "Course Type", "External ID", "customFields.value"]
 

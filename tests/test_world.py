@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 
 import importer
-from importer.api import BoundedDecoder, ReplyTooLarge
+from importer.platform.api import BoundedDecoder, ReplyTooLarge
 from importer.sandbox import Sandbox
 
 from .conftest import ROOT, run_cli, wait_until
@@ -78,7 +78,7 @@ def test_a_second_run_of_the_same_file_refuses_at_once_and_no_id_is_lost(tmp_pat
 
 
 def test_results_paths_are_claimed_so_a_parallel_choice_moves_on(tmp_path):
-    from importer.results import choose_output_paths
+    from importer.files.results import choose_output_paths
 
     source = write_courses(tmp_path / "c.csv", 1)
     first = choose_output_paths(source, None, None)
@@ -170,7 +170,7 @@ def test_a_damaged_journal_is_named_with_what_to_do(tmp_path, damage):
 
 
 def test_a_read_only_journal_message():
-    from importer.journal import journal_error
+    from importer.platform.journal import journal_error
 
     error = journal_error(ROOT / "j.sqlite3", sqlite3.OperationalError("attempt to write a readonly database"))
     assert "read-only" in str(error) and "Move it aside" in str(error)

@@ -13,7 +13,7 @@ import random
 import threading
 from pathlib import Path
 
-from .. import fields
+from ..core import fields
 
 
 class ApiError(Exception):

@@ -17,9 +17,9 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .. import fields
+from ..core import fields
+from ..core.issues import column_letter
 from ..errors import ImporterError, MissingColumns
-from ..issues import column_letter
 from .guard import Guard
 from .session import CONFIRM_ABOVE, PAGE_ROWS, Session
 
@@ -56,7 +56,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         return page("file.html", runs=session.recent_runs(), maps=session.saved_maps())
 
     async def template_file(request):
-        from ..template import write_template
+        from ..files.template import write_template
 
         path = session.state_dir / "courses-template.xlsx"
         if not path.exists():
@@ -84,8 +84,8 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
     # --- 2. columns ---
 
     async def columns(request):
-        from ..reading import read_sheet
-        from ..suggesting import suggest_columns
+        from ..check.headers import suggest_columns
+        from ..read.reading import read_sheet
 
         upload = upload_of(request)
         if upload is None:
@@ -101,7 +101,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
                     distinct=distinct, field_list=fields.FIELDS, enum_values=_enum_values())
 
     async def save_columns(request):
-        from ..reading import read_sheet
+        from ..read.reading import read_sheet
 
         upload = upload_of(request)
         if upload is None:
@@ -147,7 +147,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         return RedirectResponse(back, status_code=303)
 
     async def fixed_file(request):
-        from ..writing import Table, write_table
+        from ..files.writing import Table, write_table
 
         upload = upload_of(request)
         if upload is None or upload.validation is None:
@@ -161,7 +161,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         return FileResponse(path, filename=f"{Path(upload.name).stem}.fixed{suffix}")
 
     async def error_report(request):
-        from ..reporting import write_error_report
+        from ..files.reporting import write_error_report
 
         upload = upload_of(request)
         if upload is None or upload.validation is None:
@@ -277,7 +277,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         return RedirectResponse(f"/check/{upload.id}", status_code=303)
 
     async def undo_plan(request):
-        from .. import undoing
+        from ..run import undoing
 
         job = job_of(request)
         if job is None or "results" not in job.files:
@@ -390,7 +390,7 @@ def _enum_values() -> dict[str, list[str]]:
 
 def map_text(form, headers: list[str]) -> str:
     """The mapping screen's choices as the map file `--map` reads (TOML)."""
-    from ..suggesting import _toml, _toml_key
+    from ..check.suggesting import _toml, _toml_key
 
     lines = ["# Written by the importer's page: the same file `importer run --map` reads.", "", "[fields]"]
     for spec in fields.FIELDS:

@@ -16,9 +16,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.outcomes import RowOutcome
 from ..errors import ImporterError
-from ..outcomes import RowOutcome
-from ..progress import NullProgress
+from ..run.progress import NullProgress
 
 MAX_UPLOAD_BYTES = 250 * 2**20  # as the CSV reader's own cap (reading.MAX_CSV_BYTES)
 PAGE_ROWS = 100
@@ -120,7 +120,7 @@ class Session:
     def add_upload(self, name: str, chunks) -> Upload:
         """Store an uploaded file in the state folder, under a name of ours (the user's name is
         kept for display only: nothing outside the folder can be reached through it)."""
-        from ..reading import CSV_SUFFIXES, EXCEL_SUFFIXES
+        from ..read.reading import CSV_SUFFIXES, EXCEL_SUFFIXES
 
         suffix = Path(name).suffix.lower()
         if suffix not in CSV_SUFFIXES | EXCEL_SUFFIXES:
@@ -152,7 +152,7 @@ class Session:
 
     def check(self, upload: Upload, mapping=None) -> object:
         """Read and validate (through a map when given): the same call as `importer validate`."""
-        from ..validating import validate_file
+        from ..check.validating import validate_file
 
         if mapping is not None:
             upload.mapping_path = mapping
@@ -163,7 +163,7 @@ class Session:
     def fix_cell(self, upload: Upload, row: int, column: int, value: str) -> None:
         """Change one cell of the file as read, and check its row again at once, its title, slug
         and External ID against every other row's (`validating.recheck_row`)."""
-        from ..validating import recheck_row, unique_values
+        from ..check.validating import recheck_row, unique_values
 
         result = upload.validation
         cells = next(cells for number, cells in result.sheet.rows if number == row)
@@ -176,7 +176,7 @@ class Session:
         upload.fixes += 1
 
     def save_map(self, name: str, text: str) -> Path:
-        from ..mapping import MAP_SUFFIX, load_mapping
+        from ..check.mapping import MAP_SUFFIX, load_mapping
 
         safe = "".join(c for c in Path(name).stem if c.isalnum() or c in "-_.") or "export"
         path = self.maps_dir / f"{safe}{MAP_SUFFIX}"
@@ -194,8 +194,8 @@ class Session:
     def connect(self, *, sandbox: bool, address: str = "", api_key: str = "", mode: str = "create") -> None:
         """Open the target, checking the key with one request (the CLI's messages). The key is
         held by the connection only: never written, logged or shown."""
-        from ..api import base_url_for
         from ..pipeline import connect
+        from ..platform.api import base_url_for
 
         self.disconnect()
         if sandbox:
@@ -241,7 +241,7 @@ class Session:
             raise ImporterError("an import is already running: one at a time")
         if self.plan is None or self.plan_upload != upload.id:
             raise ImporterError("plan first: nothing is sent before the plan is seen")
-        from ..progress import RunLog
+        from ..run.progress import RunLog
 
         importer = self.target.importer
         importer.settings.run_id = secrets.token_hex(6)  # each import of the page is a run of its own
@@ -260,7 +260,7 @@ class Session:
         return job
 
     def _apply(self, job: Import, planned, validation) -> None:
-        from ..results import OutputPaths, write_run_files
+        from ..files.results import OutputPaths, write_run_files
 
         importer = self.target.importer
         try:
@@ -301,7 +301,7 @@ class Session:
             self.target.importer.stop.set()
 
     def start_undo(self, job: Import) -> Import:
-        from .. import undoing
+        from ..run import undoing
 
         if self.current and not self.current.finished:
             raise ImporterError("an import is running: wait for it, or stop it")
@@ -336,7 +336,7 @@ class Session:
 
     def recent_runs(self) -> list[dict]:
         """The runs of this state folder, newest first, with their outcome (from their Run sheets)."""
-        from ..reading import read_sheet
+        from ..read.reading import read_sheet
 
         found = []
         for results in sorted(self.runs_dir.glob("*/*.results.xlsx"), key=lambda p: p.stat().st_mtime,

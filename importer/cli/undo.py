@@ -1,0 +1,147 @@
+"""`importer undo RESULTS`: the command-line shell around `undoing` and `applying.Importer.undo`."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+from pathlib import Path
+
+from ..errors import Declined, OutputExists, Refused, TargetError
+from ..platform.pacing import DEFAULT_RATE_PER_MINUTE
+from .console import EXIT_INTERRUPTED, EXIT_OK, EXIT_ROWS, shown
+
+UNDO_COLUMNS = ("source_row", "course_id", "action", "status", "message")
+DONE = ("restored", "archived", "already_undone")
+
+
+def add_undo_parser(commands) -> None:
+    from .run import _positive_float, _positive_int
+
+    undo = commands.add_parser(
+        "undo", help="take back what a run did: restore updated courses, archive created ones",
+        description="Read a run's results file, read those courses' current state from the platform, show what "
+                    "undo would do and ask; then restore the previous value of every field the run updated and "
+                    "archive every course it created (the API has no delete: an archived course keeps its title, "
+                    "slug and External ID). A course changed since the run is left alone unless --force. Running "
+                    "the same undo again sends nothing. Exit 0: everything undone; 1: some courses were skipped "
+                    "or failed; 2: the undo could not start; 130: interrupted (run it again to finish).")
+    undo.add_argument("results", help="the results file of the run to undo (.xlsx, or .csv with its .run.csv "
+                                      "and .changes.csv beside it)")
+    target = undo.add_mutually_exclusive_group(required=True)
+    target.add_argument("--domain", metavar="NAME", help="the platform instance: NAME.thoughtindustries.com")
+    target.add_argument("--base-url", metavar="URL", help="any other base URL (https://, or http:// on loopback)")
+    undo.add_argument("--force", action="store_true",
+                      help="also undo courses changed since the run (their later changes are lost)")
+    undo.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    undo.add_argument("--results", metavar="PATH", dest="undo_results",
+                      help="where to write what undo did (default: <results>.undo.xlsx beside it)")
+    undo.add_argument("--rate-limit", type=_positive_int, default=DEFAULT_RATE_PER_MINUTE, metavar="N",
+                      help=f"requests per minute to stay under (default {DEFAULT_RATE_PER_MINUTE})")
+    undo.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
+                      help="how long one request may take in all (default 30)")
+    undo.add_argument("--max-wait", type=_positive_float, default=300.0, metavar="SECONDS",
+                      help="the longest wait the server may ask for (default 300)")
+    undo.add_argument("--max-retries", type=int, default=5, metavar="N", help="retries of one request (default 5)")
+    undo.set_defaults(handler=cmd_undo)
+
+
+def cmd_undo(args) -> int:
+    from ..files.writing import check_outputs
+    from ..pipeline import connect
+    from ..platform.api import base_url_for
+    from ..platform.journal import default_state_dir
+    from ..run import undoing
+    from ..run.progress import start_progress
+    from .run import _api_key, _stop_on_signals
+
+    record = undoing.read_run_record(args.results)
+    base_url = base_url_for(args.domain, args.base_url)
+    undoing.check_target(record, base_url)  # before the key is even asked for
+    output = _output_path(args)
+    check_outputs(args.results, {"undo results": output})
+    if not args.yes and not sys.stdin.isatty():
+        raise Refused("not confirmed: there is no terminal to ask on; add --yes to undo without the question")
+    sources: list[str] = []
+    key = _api_key(base_url, sources)
+    stop = threading.Event()
+    with contextlib.ExitStack() as stack:
+        # The same opening as `run` (and the library): the key checked, journal and pacer ready.
+        target = connect(base_url=base_url, api_key=key, rate_limit=args.rate_limit, timeout=args.timeout,
+                         max_wait=args.max_wait, max_retries=args.max_retries,
+                         state_dir=default_state_dir(args.results), stop=stop, progress=start_progress(),
+                         key_source=sources[0] if sources else None)
+        stack.callback(target.close)
+        importer = target.importer
+        current = importer.read_courses(list(record.rows))
+        journaled = {e.course_id for e in importer.journal.entries(base_url).values() if e.status == "created"}
+        actions = undoing.plan_undo(record, current, force=args.force, journaled=journaled)
+        print(f"{undoing.summary(actions)} (run {record.run_id}, on {base_url})")
+        for action in [a for a in actions if a.kind == undoing.NOT_THIS_RUN]:  # every one: a refusal
+            print(f"  ! row {action.row} {action.course_id}: {shown(action.message)}")
+        for action in [a for a in actions if a.kind == undoing.CHANGED_SINCE][:5]:
+            print(f"  ! row {action.row} {action.course_id}: {shown(action.message)}")
+        writes = [a for a in actions if a.kind in undoing.WRITES]
+        if any(a.kind == undoing.ARCHIVE for a in writes):
+            print("  Archiving is as close to deleting as the API allows: the course stays, hidden, and its title, "
+                  "slug and External ID stay taken.")
+        if writes and not args.yes:
+            answer = input(f"Undo {len(writes)} courses on {base_url}? [y/N] ").strip().lower()
+            if answer not in ("y", "yes"):
+                raise Declined("Not confirmed: nothing was sent.")
+        with _stop_on_signals(stop):
+            done, interrupted = importer.undo(actions)
+            failures = _write_undo_results(output, actions, done, interrupted)
+    statuses = [_status(a, done, interrupted)[0] for a in actions]
+    print()
+    for status in ("restored", "archived", "already_undone", "changed_since", "not_found", "not_this_run",
+                   "failed", "not_attempted"):
+        if statuses.count(status):
+            print(f"{status:<15}{statuses.count(status):>6}")
+    print(f"Undo results: {output}")
+    if failures:
+        print(f"Not undone:   {failures}  (what could not be done, and why)")
+    if interrupted or stop.is_set():
+        print("Interrupted: run the same command again to finish the undo.")
+        return EXIT_INTERRUPTED
+    return EXIT_OK if all(s in DONE for s in statuses) else EXIT_ROWS
+
+
+def _output_path(args) -> Path:
+    if args.undo_results:
+        path = Path(args.undo_results)
+        if path.exists():
+            raise OutputExists(f"{path} already exists and would be overwritten; move it away or choose another path")
+        return path
+    source = Path(args.results)
+    n = 1
+    while (path := source.with_name(f"{source.stem}.undo{'' if n == 1 else f'-{n}'}.xlsx")).exists():
+        n += 1
+    return path
+
+
+def _status(action, done: dict, interrupted: bool) -> tuple[str, str]:
+    from ..run import undoing
+
+    if action.kind in undoing.WRITES:
+        return done.get(action.course_id, ("not_attempted", "the undo was interrupted before this course"))
+    return action.kind, action.message
+
+
+def _write_undo_results(path: Path, actions, done: dict, interrupted: bool) -> Path | None:
+    """Every course with what undo did; and, when any course was not undone, those rows again
+    in a failures file beside it. Returns the failures file's path, if written."""
+    from ..files.writing import Table, write_table
+
+    rows = [[a.row, a.course_id, a.kind, *_status(a, done, interrupted)] for a in actions]
+    left = [row for row in rows if row[3] not in DONE]
+    failures = path.with_name(f"{path.stem}-failures{path.suffix}") if left else None
+    try:
+        for target, chosen in ((path, rows), (failures, left)):
+            if target is not None:
+                write_table(target, Table(UNDO_COLUMNS, chosen, sheet_name="Undo", text_columns={1},
+                                          widths={0: 10, 1: 18, 2: 16, 3: 16, 4: 90}))
+        return failures
+    except OSError as exc:
+        raise TargetError(f"the undo results could not be written to {path} ({exc.strerror or exc}); "
+                          "run the same command again to see what is left") from exc

@@ -1,0 +1,213 @@
+"""The page through Starlette's test client (issue 21): the token, Host and Origin rules, and the
+steps — a file with mistakes fixed in place, planned and imported on the page's sandbox, its
+downloads; a foreign export through the mapping screen; the key in no file, log or page."""
+
+import csv
+import re
+import time
+
+import openpyxl
+import pytest
+from starlette.testclient import TestClient
+
+from importer.sandbox import Sandbox
+from importer.ui.app import create_app
+from importer.ui.session import Session
+
+from ..conftest import ROOT
+
+PORT = 8766
+BASE = f"http://127.0.0.1:{PORT}"
+ORIGIN = {"Origin": BASE}
+TOKEN = "test-token-" + "x" * 32
+
+
+@pytest.fixture
+def session(tmp_path):
+    made = Session(tmp_path / "state")
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def client(session):
+    app = create_app(session, token=TOKEN, port_of=lambda: PORT)
+    with TestClient(app, base_url=BASE, follow_redirects=False) as raw:
+        yield raw
+
+
+@pytest.fixture
+def page(client):
+    """A client that has opened the launch address: it holds the token's cookie."""
+    opened = client.get(f"/?token={TOKEN}")
+    assert opened.status_code == 303 and opened.headers["location"] == "/"
+    return client
+
+
+def upload(page, path, name=None):
+    with open(path, "rb") as handle:
+        reply = page.post("/upload", files={"file": (name or path.name, handle.read())}, headers=ORIGIN)
+    assert reply.status_code == 303, reply.text
+    return reply.headers["location"]
+
+
+def wait_for_run(page, run_url, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        status = page.get(f"{run_url}/status").json()
+        if status["finished"]:
+            return status
+        assert time.monotonic() < deadline, f"the run did not finish within {timeout} s"
+        time.sleep(0.05)
+
+
+# --- security ----------------------------------------------------------------------------------
+
+def test_without_the_token_everything_is_refused(client):
+    for path in ("/", "/template", "/static/page.js", "/check/x"):
+        assert client.get(path).status_code == 403
+    assert client.get("/?token=wrong").status_code == 403
+    assert client.post("/upload", headers=ORIGIN).status_code == 403
+
+
+def test_the_token_becomes_an_httponly_strict_cookie_and_leaves_the_address(client):
+    opened = client.get(f"/?token={TOKEN}")
+    cookie = opened.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    assert opened.headers["location"] == "/"
+    home = client.get("/")
+    assert home.status_code == 200 and TOKEN not in home.text
+
+
+def test_another_host_is_refused_even_with_the_token(page):
+    for host in ("evil.example", "127.0.0.1:9999", f"attacker.test:{PORT}"):
+        assert page.get("/", headers={"Host": host}).status_code == 403
+
+
+def test_a_change_from_another_origin_is_refused(page):
+    for headers in ({}, {"Origin": "http://evil.example"}, {"Origin": "null"}):
+        assert page.post("/upload", headers=headers, files={"file": ("a.csv", b"x")}).status_code == 403
+    assert page.get("/upload").status_code == 405  # a change is never a GET
+
+
+# --- the steps ------------------------------------------------------------------------------------
+
+def test_the_sample_with_mistakes_fixed_in_place_planned_imported_and_downloaded(page, session, tmp_path):
+    check_url = upload(page, ROOT / "samples" / "courses-with-mistakes.xlsx")
+    assert check_url.startswith("/check/")
+    shown = page.get(check_url).text
+    assert 'id="invalid-count">13<' in shown and 'class="error"' in shown and 'class="warning"' in shown
+    assert "Course Type is required." in shown
+
+    # Row 4 has no Course Type: fix it in place, checked again at once.
+    fixed = page.post(f"{check_url}/cell", data={"row": "4", "column": "1", "value": "video"}, headers=ORIGIN)
+    assert fixed.status_code == 303
+    shown = page.get(check_url).text
+    assert 'id="invalid-count">12<' in shown
+    errors_only = page.get(f"{check_url}?show=errors").text
+    assert 'id="row-4"' not in errors_only and 'id="row-5"' in errors_only
+
+    download = page.get(f"{check_url}/fixed")
+    path = tmp_path / "fixed.xlsx"
+    path.write_bytes(download.content)
+    assert openpyxl.load_workbook(path).active["B4"].value == "video"
+    assert page.get(f"{check_url}/report").status_code == 200
+
+    upload_id = check_url.rsplit("/", 1)[1]
+    assert page.post(f"/target/{upload_id}", data={"where": "sandbox", "mode": "create"},
+                     headers=ORIGIN).headers["location"] == f"/plan/{upload_id}"
+    plan = page.get(f"/plan/{upload_id}").text
+    assert "Plan: 6 to create" in plan and "12 invalid" in plan and "Nothing has been sent" in plan
+    assert session.sandbox.store.all() == []  # nothing before Import
+    run_url = page.post(f"/import/{upload_id}", headers=ORIGIN).headers["location"]
+    status = wait_for_run(page, run_url)
+    assert status["counts"] == {"created": 6} and status["done"] == status["total"] == 6
+
+    results = page.get(run_url).text
+    assert "<progress" in results and "Fix the failures" in results and "Undo this run" in results
+    assert "created: <strong>6</strong>" in results and "invalid: <strong>12</strong>" in results
+    ids = set(re.findall(r"crs_[0-9a-f]+", results))
+    assert ids == {c["id"] for c in session.sandbox.store.all()}
+    links = dict(re.findall(r'href="/run/[^"]+/file/([^"]+)">Download ([^<]+)</a>', results))
+    assert links == {"results": "courses-with-mistakes.results.xlsx",
+                     "failures": "courses-with-mistakes.failures.xlsx", "log": "courses-with-mistakes.log.jsonl"}
+    workbook = tmp_path / "results.xlsx"
+    workbook.write_bytes(page.get(f"{run_url}/file/results").content)
+    statuses = [r[-5] for r in openpyxl.load_workbook(workbook)["Results"].iter_rows(min_row=2, values_only=True)]
+    assert statuses.count("created") == 6 and statuses.count("invalid") == 12
+
+    # Fix the failures: the failures file comes back to the check page.
+    again = page.post(f"{run_url}/fix", headers=ORIGIN).headers["location"]
+    assert again.startswith("/check/") and 'id="invalid-count">12<' in page.get(again).text
+
+    # Undo this run: planned, asked, done.
+    undo_plan = page.get(f"{run_url}/undo").text
+    assert "archive 6 created courses" in undo_plan
+    undo_url = page.post(f"{run_url}/undo", headers=ORIGIN).headers["location"]
+    wait_for_run(page, undo_url)
+    assert {c["publishedStatus"] for c in session.sandbox.store.all()} == {"archived"}
+
+
+def test_a_foreign_export_through_the_mapping_screen(page, session, tmp_path):
+    export = tmp_path / "catalogue_export.csv"
+    with open(export, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["course_id", "course_title", "summary", "format", "price"])
+        writer.writerow(["101", "Negotiation basics", "Learn to negotiate", "Self-paced", "20"])
+        writer.writerow(["102", "Advanced negotiation", "Harder cases", "Live", "40"])
+    columns_url = upload(page, export)
+    assert columns_url.startswith("/columns/")
+    screen = page.get(columns_url).text
+    assert re.search(r'name="column-title".*?<option value="1" selected>course_title', screen, re.S)
+    assert re.search(r'name="column-externalId".*?<option value="0" selected>course_id', screen, re.S)
+    assert "Negotiation basics" in screen  # sample values beside the fields
+    form = {"column-title": "1", "column-externalId": "0", "column-description": "2", "column-courseType": "3",
+            "source-courseType-3-0": "Self-paced", "target-courseType-3-0": "course",
+            "source-courseType-3-1": "Live", "target-courseType-3-1": "webinar",
+            "custom-4": "on", "custom-key-4": "price", "map_name": "catalogue"}
+    check_url = page.post(columns_url, data=form, headers=ORIGIN).headers["location"]
+    shown = page.get(check_url).text
+    assert 'id="valid-count">2<' in shown and 'id="invalid-count">0<' in shown
+    saved = session.maps_dir / "catalogue.map.toml"
+    assert saved.exists() and 'courseType = { column = "format"' in saved.read_text(encoding="utf-8")
+    upload_id = check_url.rsplit("/", 1)[1]
+    page.post(f"/target/{upload_id}", data={"where": "sandbox"}, headers=ORIGIN)
+    assert "Plan: 2 to create" in page.get(f"/plan/{upload_id}").text
+    wait_for_run(page, page.post(f"/import/{upload_id}", headers=ORIGIN).headers["location"])
+    by_ext = {c["externalId"]: c for c in session.sandbox.store.all()}
+    assert by_ext["102"]["courseType"] == "webinar" and by_ext["101"]["customFields"] == {"price": 20}
+    assert "catalogue.map.toml" in page.get("/").text  # offered next time
+
+
+def test_a_large_change_is_confirmed_by_typing_its_number(page, session, tmp_path):
+    path = tmp_path / "many.csv"
+    path.write_text("Title,Course Type\n" + "".join(f"Course {i},course\n" for i in range(120)), encoding="utf-8")
+    upload_id = upload(page, path).rsplit("/", 1)[1]
+    page.post(f"/target/{upload_id}", data={"where": "sandbox"}, headers=ORIGIN)
+    assert "Type 120 to confirm" in page.get(f"/plan/{upload_id}").text
+    refused = page.post(f"/import/{upload_id}", data={"confirm": "12"}, headers=ORIGIN)
+    assert refused.status_code == 400 and session.sandbox.store.all() == []
+
+
+def test_the_key_is_in_no_file_log_or_page(page, session, tmp_path):
+    key = "page-secret-key-0123456789abcdef"
+    with Sandbox(api_key=key) as platform:
+        source = tmp_path / "five.csv"
+        source.write_text("Title,Course Type\n" + "".join(f"Course {i},course\n" for i in range(5)), encoding="utf-8")
+        upload_id = upload(page, source).rsplit("/", 1)[1]
+        bad = page.post(f"/target/{upload_id}", data={"where": "platform", "address": platform.base_url,
+                                                        "api_key": "wrong-key"}, headers=ORIGIN)
+        assert bad.status_code == 400 and "refused" in bad.text and "wrong-key" not in bad.text
+        chosen = page.post(f"/target/{upload_id}", data={"where": "platform", "address": platform.base_url,
+                                                           "api_key": key}, headers=ORIGIN)
+        assert chosen.status_code == 303
+        pages = [page.get(f"/plan/{upload_id}").text]
+        run_url = page.post(f"/import/{upload_id}", headers=ORIGIN).headers["location"]
+        wait_for_run(page, run_url, timeout=120)
+        pages += [page.get(run_url).text, page.get("/").text, page.get(f"/check/{upload_id}").text]
+        assert len(platform.store.all()) == 5
+    assert all(key not in text for text in pages)
+    assert all(key not in cookie.value for cookie in page.cookies.jar)
+    for path in session.state_dir.rglob("*"):
+        if path.is_file():
+            assert key.encode() not in path.read_bytes(), path

@@ -1,0 +1,205 @@
+"""The page in a real browser (issue 21): Debian's chromium driven by Selenium, against
+`importer ui` started as a user starts it. Explicit waits with deadlines, never sleeps.
+Skipped, saying why, where chromium and its driver are not installed (.ci/run installs them)."""
+
+import csv
+import re
+import shutil
+import subprocess
+import sys
+import threading
+
+import openpyxl
+import pytest
+
+from ..conftest import ROOT, wait_until
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
+                                reason="Debian's chromium and chromium-driver are not installed here "
+                                       "(.ci/run installs them with apt-get)")
+WAIT = 60  # seconds: the longest any step may take before the test fails
+
+
+@pytest.fixture
+def server(tmp_path):
+    """`importer ui` as a subprocess; yields the address it printed (with its token)."""
+    process = subprocess.Popen([sys.executable, "-m", "importer", "ui", "--port", "0", "--no-browser",
+                                "--state-dir", str(tmp_path / "state")], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
+    try:
+        wait_until(lambda: any(line.startswith("Open ") for line in lines) or process.poll() is not None,
+                   timeout=30, what="the page's address")
+        address = next((line.split(" ", 1)[1].strip() for line in lines if line.startswith("Open ")), None)
+        assert address, process.stderr.read() if process.poll() is not None else "no address printed"
+        yield address
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+@pytest.fixture
+def browser(tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
+                     "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(argument)
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.downloads = downloads
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait(driver, condition, what):
+    """Until the page has loaded whole and `condition` holds (a page being replaced is waited out)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def ready(d):
+        return d.execute_script("return document.readyState") == "complete" and condition(d)
+
+    return WebDriverWait(driver, WAIT, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)) \
+        .until(ready, message=f"waiting for {what}")
+
+
+def text_of(driver, css):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, css).text
+
+
+def upload(driver, address, path):
+    from selenium.webdriver.common.by import By
+
+    driver.get(address)
+    wait(driver, lambda d: d.find_elements(By.ID, "file"), "the file step")
+    driver.find_element(By.ID, "file").send_keys(str(path))
+    driver.find_element(By.CSS_SELECTOR, "#upload-form button[type=submit]").click()
+
+
+def plan_and_import(driver):
+    from selenium.webdriver.common.by import By
+
+    wait(driver, lambda d: d.find_elements(By.LINK_TEXT, "Next: choose the target"), "the check page")
+    driver.find_element(By.LINK_TEXT, "Next: choose the target").click()
+    wait(driver, lambda d: d.find_elements(By.ID, "target-form"), "the target step")
+    driver.find_element(By.CSS_SELECTOR, "#target-form button[type=submit]").click()
+    wait(driver, lambda d: d.find_elements(By.ID, "plan-summary"), "the plan")
+    summary = text_of(driver, "#plan-summary")
+    driver.find_element(By.CSS_SELECTOR, "#import-form button[type=submit]").click()
+    return summary
+
+
+def test_mistakes_fixed_in_place_then_planned_imported_and_downloaded(server, browser):
+    from selenium.webdriver.common.by import By
+
+    upload(browser, server, ROOT / "samples" / "courses-with-mistakes.xlsx")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'input[data-cell="4-1"]'), "the check page")
+    assert text_of(browser, "#invalid-count") == "13"
+    cell = browser.find_element(By.CSS_SELECTOR, 'input[data-cell="4-1"]')  # row 4, Course Type: empty
+    assert "error" in cell.find_element(By.XPATH, "ancestor::td").get_attribute("class")
+    cell.send_keys("video")
+    cell.find_element(By.XPATH, "following-sibling::button").click()
+    wait(browser, lambda d: text_of(d, "#invalid-count") == "12", "the fixed cell checked again")
+
+    summary = plan_and_import(browser)
+    assert summary.startswith("Plan: 6 to create") and "12 invalid" in summary
+    wait(browser, lambda d: d.find_elements(By.ID, "results"), "the import to finish")
+    bar = browser.find_element(By.ID, "bar")
+    assert bar.get_attribute("value") == bar.get_attribute("max") == "6"
+    ids = set(re.findall(r"crs_[0-9a-f]+", text_of(browser, "table.results")))
+    assert len(ids) == 6
+    browser.find_element(By.PARTIAL_LINK_TEXT, "courses-with-mistakes.results.xlsx").click()
+    browser.find_element(By.PARTIAL_LINK_TEXT, "courses-with-mistakes.failures.xlsx").click()
+    results = browser.downloads / "courses-with-mistakes.results.xlsx"
+    failures = browser.downloads / "courses-with-mistakes.failures.xlsx"
+    wait_until(lambda: results.exists() and failures.exists(), timeout=WAIT, what="the two downloads")
+    rows = list(openpyxl.load_workbook(results)["Results"].iter_rows(min_row=2, values_only=True))
+    assert {r[-4] for r in rows if r[-5] == "created"} == ids
+    assert len(list(openpyxl.load_workbook(failures).active.iter_rows(min_row=2))) == 12
+
+
+def test_a_foreign_export_through_the_mapping_screen(server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    export = tmp_path / "lms_export.csv"
+    with open(export, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["shortname", "fullname", "summary", "idnumber", "format"])
+        writer.writerow(["NEG1", "Negotiation basics", "Learn to negotiate", "ID1", "online"])
+        writer.writerow(["NEG2", "Advanced negotiation", "Harder cases", "ID2", "classroom"])
+    upload(browser, server, export)
+    wait(browser, lambda d: d.find_elements(By.ID, "columns-form"), "the mapping screen")
+    assert Select(browser.find_element(By.ID, "column-title")).first_selected_option.text == "fullname"
+    assert Select(browser.find_element(By.ID, "column-externalId")).first_selected_option.text == "idnumber"
+    Select(browser.find_element(By.ID, "column-courseType")).select_by_visible_text("format")
+    fieldset = browser.find_element(By.CSS_SELECTOR, 'fieldset[data-field="courseType"][data-column="4"]')
+    wait(browser, lambda d: fieldset.is_displayed(), "the values of format")
+    Select(fieldset.find_element(By.CSS_SELECTOR, 'select[aria-label="Course Type for online"]')) \
+        .select_by_visible_text("course")
+    Select(fieldset.find_element(By.CSS_SELECTOR, 'select[aria-label="Course Type for classroom"]')) \
+        .select_by_visible_text("webinar")
+    browser.find_element(By.CSS_SELECTOR, "#columns-form button[type=submit]").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "valid-count"), "the check page")
+    assert text_of(browser, "#valid-count") == "2" and text_of(browser, "#invalid-count") == "0"
+    assert "Not imported" in browser.page_source and "shortname" in browser.page_source
+    assert plan_and_import(browser).startswith("Plan: 2 to create")
+    wait(browser, lambda d: d.find_elements(By.ID, "results"), "the import to finish")
+    assert "created 2" in text_of(browser, "#counts-line")
+
+
+def test_reload_and_a_second_tab_follow_the_import_and_stop_ends_it(server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    many = tmp_path / "many.csv"
+    many.write_text("Title,Course Type\n" + "".join(f"Course {i:03},course\n" for i in range(80)), encoding="utf-8")
+    upload(browser, server, many)
+    plan_and_import(browser)
+    wait(browser, lambda d: int(d.find_element(By.ID, "bar").get_attribute("value")) >= 2, "the import under way")
+    run_url = browser.current_url
+    browser.refresh()
+    wait(browser, lambda d: int(d.find_element(By.ID, "bar").get_attribute("value")) >= 3, "progress after a reload")
+    assert browser.find_element(By.ID, "bar").get_attribute("max") == "80"
+
+    browser.switch_to.new_window("tab")
+    browser.get(run_url)
+    wait(browser, lambda d: int(d.find_element(By.ID, "bar").get_attribute("value")) >= 4, "progress in a second tab")
+    browser.find_element(By.CSS_SELECTOR, "#stop-form button").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "results"), "the import to stop")
+    assert "Stopped by you" in browser.page_source
+    done = int(browser.find_element(By.ID, "bar").get_attribute("value"))
+    assert 4 <= done < 80
+    statuses = re.findall(r"<td>(created|not_attempted)</td>", browser.page_source)
+    assert statuses.count("created") == done and statuses.count("not_attempted") == 80 - done
+    browser.switch_to.window(browser.window_handles[0])
+    browser.refresh()
+    wait(browser, lambda d: d.find_elements(By.ID, "results"), "the first tab to show the end")
+
+
+def test_without_the_token_the_browser_gets_nothing(server, browser):
+    from selenium.webdriver.common.by import By
+
+    bare = server.split("?", 1)[0]
+    browser.get(bare)
+    assert "Forbidden" in browser.find_element(By.TAG_NAME, "body").text
+    browser.get(bare + "?token=not-the-token")
+    assert "Forbidden" in browser.find_element(By.TAG_NAME, "body").text
+    browser.get(server)
+    wait(browser, lambda d: d.find_elements(By.ID, "file"), "the page with the token")
+    assert "token=" not in browser.current_url  # the token left the address bar
+    cookies = browser.get_cookies()
+    assert cookies and all(c["httpOnly"] and c.get("sameSite") == "Strict" for c in cookies)
