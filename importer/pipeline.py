@@ -121,6 +121,17 @@ class Target:
         self.importer = importer
         self._closers = closers
 
+    @property
+    def api(self) -> str:
+        """The API spoken: `guide` or `content`."""
+        return self.importer.api.name
+
+    @property
+    def api_label(self) -> str:
+        from .platform.dialects import LABELS
+
+        return LABELS[self.importer.api.name]
+
     def close(self) -> None:
         while self._closers:
             self._closers.pop()()
@@ -135,7 +146,7 @@ class Target:
 def connect(*, domain: str | None = None, base_url: str | None = None, sandbox=None, api_key: str | None = None,
             rate_limit: int = 100, timeout: float = 30.0, max_wait: float = 300.0, max_retries: int = 5,
             state_dir=None, stop=None, log=None, progress=None, source_file: str | None = None,
-            key_source: str | None = None) -> Target:
+            key_source: str | None = None, api: str = "auto") -> Target:
     """Open the platform (`domain=`, `base_url=`, or a running `importer.Sandbox()`), check the
     key with one request and return a `Target` to plan and apply against. The key is
     `api_key`, else the TI_API_KEY environment variable. The journal of what was sent lives
@@ -143,10 +154,16 @@ def connect(*, domain: str | None = None, base_url: str | None = None, sandbox=N
 
     For a program that owns its process (the CLI): `stop`, a threading.Event that ends the
     sending after the request in flight; `log`, a `progress.RunLog`; `progress`, a
-    `progress.Progress`; `source_file`, recorded in the journal."""
+    `progress.Progress`; `source_file`, recorded in the journal.
+
+    `api`: which API the instance speaks, `guide` (POST /incoming/v2/courses), `content` (the
+    platform's content API) or `auto` (default): found out with read-only requests after the key
+    check, before anything is written (`Target.api` says which)."""
     import threading
 
-    from .platform.api import CoursesAPI, base_url_for
+    from .platform.api import base_url_for
+    from .platform.dialects import CHOICES
+    from .platform.guide import GuideAPI
     from .platform.journal import Journal
     from .platform.pacing import Backoff, Pacer
     from .run.applying import Importer, RunSettings
@@ -158,17 +175,20 @@ def connect(*, domain: str | None = None, base_url: str | None = None, sandbox=N
         key = api_key or os.environ.get(KEY_VARIABLE, "").strip()
         if not key:
             raise TargetError(f"no API key: pass api_key= or set the {KEY_VARIABLE} environment variable")
+    if api not in CHOICES:
+        raise TargetError(f"api must be one of {', '.join(CHOICES)}, not {api!r}")
     journal = Journal(Path(state_dir or ".importer") / "journal.sqlite3")
-    api = CoursesAPI(url, key, timeout=timeout)
+    client = GuideAPI(url, key, timeout=timeout)  # the key check is the same on both APIs
     stop = stop or threading.Event()
-    importer = Importer(api, journal, url, Pacer(rate_limit, 60.0, sleep=stop.wait), Backoff(), stop=stop, log=log,
+    importer = Importer(client, journal, url, Pacer(rate_limit, 60.0, sleep=stop.wait), Backoff(), stop=stop, log=log,
                         settings=RunSettings(max_retries=max_retries, max_wait=max_wait, source_file=source_file,
                                              key_source=key_source or _key_source(api_key, sandbox)))
     if progress is not None:
         importer.progress = progress
-    target = Target(url, importer, [journal.close, api.close])
+    target = Target(url, importer, [journal.close, client.close])
     try:
         importer.check_key()
+        importer.choose_api(api)
     except BaseException:
         target.close()
         raise
@@ -205,11 +225,17 @@ def plan(checked: ValidationResult, target: Target, *, mode: str = "create",
          custom_fields: list[str] | None = None) -> PlannedRun:
     """Read what the platform holds for these rows and classify each: create, update (with its
     changes), unchanged, exists, conflict, not_found or invalid. Nothing is written."""
+    from .check.restricting import restrict_to
     from .run.planning import make_plan
 
+    # What this instance's API cannot take is said now, before the first write, and its rows and
+    # cells marked: a row of a type it has no kind for is invalid here, a column it has no field
+    # for is not sent (a warning on each cell).
+    unsent = restrict_to(checked, target.importer.api.limits)
     catalogue = target.importer.read_catalogue(checked)
-    return PlannedRun(make_plan(checked, catalogue, mode=mode, custom_fields=custom_fields), checked, target,
-                      catalogue.requests)
+    made = make_plan(checked, catalogue, mode=mode, custom_fields=custom_fields)
+    made.api, made.notes = target.api_label, unsent
+    return PlannedRun(made, checked, target, catalogue.requests)
 
 
 @dataclass

@@ -298,14 +298,14 @@ def test_sigterm_during_validate_ends_like_ctrl_c(tmp_path):
 
 def test_a_journal_that_cannot_be_written_stops_the_run_and_keeps_the_id(tmp_path):
     from importer.check.validating import validate_file
-    from importer.platform.api import CoursesAPI
+    from importer.platform.guide import GuideAPI
     from importer.platform.journal import Journal
     from importer.platform.pacing import Pacer
     from importer.run.applying import Importer
     from importer.run.progress import RunLog
 
     validation = validate_file(write_courses(tmp_path / "c.csv", n=3))
-    with Sandbox(api_key=KEY) as sandbox, CoursesAPI(sandbox.base_url, KEY) as api, \
+    with Sandbox(api_key=KEY) as sandbox, GuideAPI(sandbox.base_url, KEY) as api, \
             Journal(tmp_path / "journal.sqlite3") as journal:
         # The database refuses to record a course as created, as a full disk would; and the
         # run log sits on a device that is always full (every write fails with ENOSPC).

@@ -251,7 +251,9 @@ def test_a_list_in_another_shape_is_never_an_empty_instance(tmp_path, shape):
     source = write_courses(tmp_path / "c.csv", 3)
     with HostileServer(list_shape=shape) as server:
         server._store({"title": "Course 001", "courseType": "course", "externalId": "EXT-0001"})
-        done = run(server.base_url, source, "--rate-limit", "6000")
+        # The guide's API, said: found out (--api auto), an instance whose lists answer in no shape of
+        # either API stops before anything is sent (tests/cli/test_content_api.py).
+        done = run(server.base_url, source, "--rate-limit", "6000", "--api", "guide")
         posts = [r for r in server.requests if r[0] == "POST"]
     if shape == "data":
         assert done.returncode == 2 and posts == []

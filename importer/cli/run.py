@@ -21,6 +21,7 @@ from ..platform.pacing import DEFAULT_RATE_PER_MINUTE
 from .console import EXIT_INTERRUPTED, EXIT_OK, EXIT_ROWS, print_validation_summary, shown, write_validation_outputs
 
 MODES = ("create", "sync", "update")  # as planning.MODES, without importing the planner for --help
+API_CHOICES = ("auto", "guide", "content")  # as dialects.CHOICES, without importing httpx for --help
 
 KEY_VARIABLE = "TI_API_KEY"
 
@@ -79,6 +80,10 @@ def _add_target_options(command, add_input_options) -> None:
     target.add_argument("--base-url", metavar="URL", help="any other base URL (https://, or http:// on loopback)")
     target.add_argument("--sandbox", action="store_true",
                         help="start the local sandbox in this process and use it (a rehearsal)")
+    command.add_argument("--api", choices=API_CHOICES, default="auto",
+                         help="which API the instance speaks: the guide's (POST /incoming/v2/courses), the "
+                              "platform's content API, or auto (default): found out with read-only requests "
+                              "before anything is sent. With --sandbox: the API the sandbox speaks")
     command.add_argument("--mode", choices=MODES, default="create",
                          help="create: only new courses, existing ones are left as they are (default); sync: "
                               "create new courses and update changed ones; update: only update existing ones")
@@ -181,7 +186,8 @@ def _open_session(args, validation, stack, log) -> _Session:
         from ..sandbox import DEFAULT_API_KEY, Sandbox
 
         key = os.environ.get("SANDBOX_API_KEY") or DEFAULT_API_KEY
-        sandbox = stack.enter_context(Sandbox(api_key=key, custom_fields=args.custom_fields))
+        sandbox = stack.enter_context(Sandbox(api_key=key, custom_fields=args.custom_fields,
+                                              api="content" if args.api == "content" else "guide"))
         base_url = sandbox.base_url
     sources = []
     if not args.sandbox:
@@ -195,7 +201,7 @@ def _open_session(args, validation, stack, log) -> _Session:
                      max_wait=args.max_wait, max_retries=args.max_retries, state_dir=state_dir,
                      key_source=sources[0] if sources else "the sandbox's key (SANDBOX_API_KEY)",
                      stop=threading.Event(), log=log, progress=start_progress(),
-                     source_file=str(Path(args.file).resolve()))
+                     source_file=str(Path(args.file).resolve()), api=args.api)
     stack.callback(target.close)
     return _Session(args, base_url, target, state_dir)
 
@@ -205,7 +211,7 @@ def _apply(args, session: _Session, validation, plan, paths) -> int:
 
     importer = session.importer
     log = importer.log
-    log.write(event="start", file=str(args.file), target=session.base_url, mode=args.mode,
+    log.write(event="start", file=str(args.file), target=session.base_url, api=session.target.api, mode=args.mode,
               run_id=importer.settings.run_id, rows=len(validation.rows), valid=len(validation.valid_rows),
               rate_limit_per_minute=args.rate_limit)
     started = time.monotonic()
@@ -217,7 +223,7 @@ def _apply(args, session: _Session, validation, plan, paths) -> int:
         report = importer.apply(validation, plan)
         elapsed = time.monotonic() - started
         facts = run_facts(args, session.base_url, importer.settings.run_id, started_at, report, paths.failures,
-                          validation.mapping)
+                          validation.mapping, api=session.target.api_label)
         try:
             written = write_run_files(validation, report, paths, fallback_dir=session.state_dir, facts=facts)
         except OSError as exc:
@@ -225,7 +231,7 @@ def _apply(args, session: _Session, validation, plan, paths) -> int:
             raise RunFilesLost(str(exc)) from None
     log.write(event="end", elapsed=round(elapsed, 3), interrupted=report.interrupted,
               stop_reason=report.stop_reason, **report.counts())
-    _print_summary(validation, report, written, paths.log, elapsed)
+    _print_summary(validation, report, written, paths.log, elapsed, session.target.api_label)
     _note_a_faster_server(importer.pacer, args.rate_limit, plan.writes, elapsed)
     if log.failure:
         print(f"Note: the run log could not be written to the end ({log.failure}); the results above are whole.")
@@ -237,7 +243,8 @@ def _apply(args, session: _Session, validation, plan, paths) -> int:
 RESULTS_KIND = "importer run results"  # the Run sheet's first fact: what `undo` looks for
 
 
-def run_facts(args, base_url: str, run_id: str, started_at: str, report, failures=None, mapping=None) -> dict:
+def run_facts(args, base_url: str, run_id: str, started_at: str, report, failures=None, mapping=None,
+              api: str | None = None) -> dict:
     """What the run was, for the results' Run sheet: `undo` refuses a file without them, or
     one whose target is not the one it is given."""
     from .. import __version__
@@ -248,7 +255,7 @@ def run_facts(args, base_url: str, run_id: str, started_at: str, report, failure
     mapped = f" --map {args.mapping}" if getattr(args, "mapping", None) else ""
     again = f"importer run {failures} {target}{mode}{mapped}" if failures and not report.all_ok else \
         "nothing: every row is done"
-    return {"kind": RESULTS_KIND, "run_id": run_id, "target": base_url,
+    return {"kind": RESULTS_KIND, "run_id": run_id, "target": base_url, **({"api": api} if api else {}),
             "rehearsal": "yes: the sandbox started by --sandbox" if args.sandbox else "no",
             "mode": args.mode, "file": str(Path(args.file).resolve()), "started": started_at,
             "finished": _now_iso(), "outcome": ", ".join(f"{k} {v}" for k, v in report.counts().items() if v),
@@ -296,6 +303,10 @@ def _usable_key(key: str, source: str) -> str:
 
 def _print_plan(validation, plan, base_url: str, rate: int, reads: int) -> None:
     print(f"{plan.summary()} (mode {plan.mode}, on {base_url})")
+    if plan.api:
+        print(f"  speaking {plan.api}")
+    for note in plan.notes:
+        print(f"  Not sent: {shown(note, 500)}")
     if not plan.visible:
         print(f"  The platform's courses could not be read ({plan.why_not_visible}): every valid row is planned "
               "as a create; the journal of earlier runs and the server's uniqueness rules guard against "
@@ -392,8 +403,9 @@ def _stop_on_signals(stop: threading.Event):
             signal.signal(s, h)
 
 
-def _print_summary(validation, report, written, log_path, elapsed: float) -> None:
+def _print_summary(validation, report, written, log_path, elapsed: float, api: str) -> None:
     print()
+    print(f"Spoken: {api}")
     if report.interrupted:
         print("Interrupted: rows not reached are marked not_attempted; run the same command to continue.")
     if report.stop_reason:
@@ -403,6 +415,10 @@ def _print_summary(validation, report, written, log_path, elapsed: float) -> Non
         if report.count(status) or status == "created":
             print(f"{status:<15}{report.count(status):>6}")
     print(f"{'total':<15}{len(report.outcomes):>6}   in {elapsed:.1f} s, {report.retries} retries")
+    unfinished = [o for o in report.outcomes if o.status == "created" and o.error_code == "NOT_COMPLETED"]
+    if unfinished:
+        print(f"Note: {len(unfinished)} courses were created as drafts but could not be published; run the same "
+              "file again with --mode sync to publish them (they are not created again).")
     if report.lookup_supported is False:
         print("Note: the server has no course lookup, so lost replies could not be reconciled automatically.")
     title_index = validation.columns.index_of("title")

@@ -24,6 +24,9 @@ def add_sandbox_parser(commands) -> None:
         description="Serve the courses API on 127.0.0.1 with the guide's validation, a sliding-window "
                     "rate limit and injectable faults. The accepted key is SANDBOX_API_KEY "
                     f"(default '{DEFAULT_API_KEY}').")
+    sandbox.add_argument("--api", choices=("guide", "content"), default="guide",
+                         help="the guide's API (POST /incoming/v2/courses, default) or the platform's content API "
+                              "(POST /incoming/v2/content/course/create, courseGroups, releaseContent)")
     sandbox.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0: any free)")
     sandbox.add_argument("--rate-limit", type=int, default=100, help="requests allowed per window (default 100)")
     sandbox.add_argument("--rate-window", type=float, default=60.0, help="window length in seconds (default 60)")
@@ -51,7 +54,7 @@ def run_sandbox(args) -> int:
         port=args.port, rate_limit=args.rate_limit, rate_window=args.rate_window,
         rate_limit_style=args.rate_limit_style, latency_ms=args.latency_ms, fail_rate=args.fail_rate,
         drop_rate=args.drop_rate, seed=args.seed, custom_fields=args.custom_fields, data=args.data,
-        api_key=os.environ.get("SANDBOX_API_KEY") or DEFAULT_API_KEY)
+        api_key=os.environ.get("SANDBOX_API_KEY") or DEFAULT_API_KEY, api=args.api)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -61,6 +64,8 @@ def run_sandbox(args) -> int:
         raise ImporterError(f"cannot listen on 127.0.0.1:{args.port} ({exc.strerror})") from exc
     print(f"Sandbox listening on {sandbox.base_url}", flush=True)
     print(f"API key: {config.api_key}", flush=True)
+    spoken = "the content API" if args.api == "content" else "the guide's API"
+    print(f"Speaking {spoken}", flush=True)
     print(f"Rate limit: {config.rate_limit} requests per {config.rate_window:g} s; "
           f"courses {'kept in ' + str(config.data) if config.data else 'in memory only'}", flush=True)
     print("Press Ctrl-C to stop.", flush=True)

@@ -31,6 +31,8 @@ def add_undo_parser(commands) -> None:
     target = undo.add_mutually_exclusive_group(required=True)
     target.add_argument("--domain", metavar="NAME", help="the platform instance: NAME.thoughtindustries.com")
     target.add_argument("--base-url", metavar="URL", help="any other base URL (https://, or http:// on loopback)")
+    undo.add_argument("--api", choices=("auto", "guide", "content"), default="auto",
+                      help="which API the instance speaks (default auto: found out with read-only requests)")
     undo.add_argument("--force", action="store_true",
                       help="also undo courses changed since the run (their later changes are lost)")
     undo.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -70,13 +72,16 @@ def cmd_undo(args) -> int:
         target = connect(base_url=base_url, api_key=key, rate_limit=args.rate_limit, timeout=args.timeout,
                          max_wait=args.max_wait, max_retries=args.max_retries,
                          state_dir=default_state_dir(args.results), stop=stop, progress=start_progress(),
-                         key_source=sources[0] if sources else None)
+                         key_source=sources[0] if sources else None, api=args.api)
         stack.callback(target.close)
         importer = target.importer
         current = importer.read_courses(list(record.rows))
         journaled = {e.course_id for e in importer.journal.entries(base_url).values() if e.status == "created"}
-        actions = undoing.plan_undo(record, current, force=args.force, journaled=journaled)
-        print(f"{undoing.summary(actions)} (run {record.run_id}, on {base_url})")
+        actions = undoing.plan_undo(record, current, force=args.force, journaled=journaled,
+                                    can_archive=importer.api.limits.can_archive)
+        print(f"{undoing.summary(actions)} (run {record.run_id}, on {base_url}, speaking {target.api_label})")
+        for action in [a for a in actions if a.kind == undoing.BY_HAND]:  # every one: for the admin screens
+            print(f"  to archive by hand: row {action.row} course {action.course_id}")
         for action in [a for a in actions if a.kind == undoing.NOT_THIS_RUN]:  # every one: a refusal
             print(f"  ! row {action.row} {action.course_id}: {shown(action.message)}")
         for action in [a for a in actions if a.kind == undoing.CHANGED_SINCE][:5]:
@@ -95,7 +100,7 @@ def cmd_undo(args) -> int:
     statuses = [_status(a, done, interrupted)[0] for a in actions]
     print()
     for status in ("restored", "archived", "already_undone", "changed_since", "not_found", "not_this_run",
-                   "failed", "not_attempted"):
+                   "archive_by_hand", "failed", "not_attempted"):
         if statuses.count(status):
             print(f"{status:<15}{statuses.count(status):>6}")
     print(f"Undo results: {output}")

@@ -1,8 +1,12 @@
-"""The HTTP contract of the courses API, in one place.
+"""The HTTP contract's shared core: the connection, the `Reply` every call returns, and
+`CoursesAPI`, what the run asks of a platform whichever API it speaks.
 
-Everything the importer knows about the wire lives here: URLs, the auth header, how a
-reply is classified, how error bodies and rate-limit signals are read. The pipeline sees
-`Reply` values, never httpx objects, so another API dialect could be added beside this one.
+The platform speaks two APIs (see `shared/api/`): the guide's (`guide.py`, `POST /courses`)
+and the content API its vendor's own client uses (`content.py`, `content/course/create`).
+Each module turns its API's requests and answers into this one contract: courses in the
+guide's shape, `{"courses": [...], "pageInfo": {...}}` for lists and lookups, a course id in
+the answer to a create. `dialects.py` finds out, with read-only requests, which one an
+instance answers. The pipeline sees `Reply` values, never httpx objects or which API it is.
 
 A reply is one of (see `Reply.kind`):
 
@@ -26,14 +30,15 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
+from ..core.limits import TargetLimits
 from ..errors import InsecureTarget, TargetError
 
-COURSES_PATH = "/incoming/v2/courses"
 PING_PATH = "/incoming/v2/ping"
 DEFAULT_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 10.0
@@ -164,8 +169,9 @@ class Reply:
         return f"HTTP {self.status}" + (f": {snippet}" if snippet else "")
 
 
-class CoursesAPI:
-    """The courses endpoints. Every call returns a `Reply`; none raises for HTTP trouble."""
+class Connection:
+    """One instance's HTTP client: the key, the timeouts, the proxy, the size caps. `send` returns a
+    `Reply` and never raises for HTTP trouble."""
 
     def __init__(self, base_url: str, api_key: str, *, timeout: float = DEFAULT_TIMEOUT,
                  transport: httpx.BaseTransport | None = None):
@@ -190,48 +196,7 @@ class CoursesAPI:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def ping(self) -> Reply:
-        return self._send("GET", PING_PATH)
-
-    def create(self, payload: dict) -> Reply:
-        return self._send("POST", COURSES_PATH, json=payload)
-
-    def update(self, course_id: str, changes: dict) -> Reply:
-        """`PUT /courses/{id}` with only the fields that change (guide: the others stay)."""
-        return self._send("PUT", f"{COURSES_PATH}/{quote(course_id, safe='')}", json=changes)
-
-    def get(self, course_id: str) -> Reply:
-        """`GET /courses/{id}`: the course, or 404."""
-        return self._send("GET", f"{COURSES_PATH}/{quote(course_id, safe='')}")
-
-    def find(self, field_name: str, value: str) -> Reply:
-        """`GET /courses?externalId=X` (or slug, title): `body["courses"]` lists the matches."""
-        return self._send("GET", COURSES_PATH, params={field_name: value})
-
-    def list_page(self, cursor: str | None = None, per_page: int = 100) -> Reply:
-        params = {"perPage": per_page, **({"cursor": cursor} if cursor else {})}
-        return self._send("GET", COURSES_PATH, params=params)
-
-    def all_courses(self) -> list[dict]:
-        """Every course on the instance, following the cursor while `hasMore`."""
-        courses, cursor = [], None
-        while True:
-            reply = self.list_page(cursor)
-            if reply.kind != "ok" or not isinstance(reply.body, dict):
-                raise TargetError(f"listing courses failed: {reply.message}")
-            courses += reply.body.get("courses") or []
-            page = reply.body.get("pageInfo") or {}
-            if not page.get("hasMore"):
-                return courses
-            cursor = page.get("cursor")
-
-    def _send(self, method: str, path: str, **kwargs) -> Reply:
+    def send(self, method: str, path: str, **kwargs) -> Reply:
         """The request in a worker thread, given `timeout` seconds in all. Past that the
         worker is left to die with its connection (it stops at its next chunk; it is a
         daemon thread) and the client is replaced, so nothing waits on it."""
@@ -269,7 +234,6 @@ class CoursesAPI:
         response, body = done["response"]
         return _reply_from(method, path, response, body, elapsed)
 
-
     def proxy(self) -> tuple[str, str] | None:
         """(the proxy's address, the variable that set it) for this base URL, if one is used."""
         if self._transport is not None:
@@ -292,6 +256,103 @@ class CoursesAPI:
         proxy = self.proxy()
         where = f" {proxy[0]} (set by {proxy[1]})" if proxy else ""
         return f"the proxy{where} did not pass the connection on ({error}); ask who runs it, or check NO_PROXY"
+
+class CoursesAPI:
+    """What the run asks of a platform, whichever API it speaks (`guide.GuideAPI`,
+    `content.ContentAPI`). Every call returns a `Reply` in the guide's shape; none raises for
+    HTTP trouble. A call may take more than one request (a create followed through its
+    background job, a lookup the API can only answer by listing): each request goes through
+    `gate` first, which the run sets to its pacer, and every reply is handed to `heard`."""
+
+    name = "guide"
+    limits = TargetLimits()
+    page_size = 100  # courses one list request may ask for
+    lookups: tuple[str, ...] = ("externalId", "slug", "title")  # looked up one request each
+
+    def __init__(self, base_url: str | None = None, api_key: str | None = None, *,
+                 timeout: float = DEFAULT_TIMEOUT, transport: httpx.BaseTransport | None = None,
+                 connection: Connection | None = None):
+        self.connection = connection or Connection(base_url, api_key, timeout=timeout, transport=transport)
+        self.gate: Callable[[bool], None] | None = None  # called before each request; True: a follow-up
+        self.heard: Callable[[Reply], None] | None = None  # called with each reply
+
+    @property
+    def base_url(self) -> str:
+        return self.connection.base_url
+
+    @property
+    def timeout(self) -> float:
+        return self.connection.timeout
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def proxy(self) -> tuple[str, str] | None:
+        return self.connection.proxy()
+
+    def _send(self, method: str, path: str, *, follow_up: bool = False, **kwargs) -> Reply:
+        if self.gate is not None:
+            self.gate(follow_up)
+        reply = self.connection.send(method, path, **kwargs)
+        if self.heard is not None:
+            self.heard(reply)
+        return reply
+
+    # --- what every API answers ---
+
+    def ping(self) -> Reply:
+        """`GET /ping`: `{"valid": true}` with a good key (both APIs)."""
+        return self._send("GET", PING_PATH)
+
+    def create(self, payload: dict) -> Reply:
+        """One course from a row's payload (the guide's fields); the reply carries its id."""
+        raise NotImplementedError
+
+    def update(self, course_id: str, changes: dict) -> Reply:
+        """Only the fields that change, in the guide's names."""
+        raise NotImplementedError
+
+    def get(self, course_id: str) -> Reply:
+        """The course in the guide's shape, or 404."""
+        raise NotImplementedError
+
+    def find(self, field_name: str, value: str) -> Reply:
+        """`body["courses"]`: the courses whose `field_name` (externalId, slug, title) is `value`."""
+        raise NotImplementedError
+
+    def list_page(self, cursor: str | None = None, per_page: int | None = None) -> Reply:
+        """A page of courses: `{"courses": [...], "pageInfo": {"cursor", "hasMore"}}`."""
+        raise NotImplementedError
+
+    def in_list_shape(self, reply: Reply) -> bool:
+        """Whether a list or lookup answer is in the shape above (a portal's page is not)."""
+        body = reply.body
+        return reply.speaks_the_api and isinstance(body.get("courses"), list) and \
+            isinstance(body.get("pageInfo", {}), dict)
+
+    def left_for_update(self, payload: dict) -> dict:
+        """The fields a create cannot carry on this API, sent as an update right after it (the
+        content API creates every course as a draft: `published` is a second request)."""
+        return {}
+
+    def all_courses(self) -> list[dict]:
+        """Every course on the instance, following the cursor while `hasMore`."""
+        courses, cursor = [], None
+        while True:
+            reply = self.list_page(cursor)
+            if reply.kind != "ok" or not isinstance(reply.body, dict):
+                raise TargetError(f"listing courses failed: {reply.message}")
+            courses += reply.body.get("courses") or []
+            page = reply.body.get("pageInfo") or {}
+            if not page.get("hasMore"):
+                return courses
+            cursor = page.get("cursor")
 
 
 def proxy_for(url: str) -> tuple[str, str] | None:

@@ -3,6 +3,7 @@
 Two ways to see the instance (both through `api`, every request through the one pacer):
 
     pages    `GET /courses?perPage=100&cursor=…`: 100 courses a request, the whole catalogue
+             (the content API: `GET /courseGroups`, 1,000 a request)
     lookups  `GET /courses?externalId=…` (or slug, title): one request per value asked about
 
 A file of a few rows against a large instance must not page through all of it, and a file
@@ -28,7 +29,6 @@ from .api import CoursesAPI, Reply
 
 LOOKUP_ROWS = 100
 LOOKUPS_PER_ROW = 3
-PER_PAGE = 100
 UNIQUE_FIELDS = ("externalId", "slug", "title")  # identity order: externalId, else slug, else title
 NO_READ_ENDPOINT = (404, 405, 501)
 
@@ -75,6 +75,10 @@ def read_catalogue(rows: list, api: CoursesAPI, send: Send, *, lookup_rows: int 
     # One page first, whatever the size of the file: an instance of up to 100 courses (a new
     # one, a rehearsal) is then seen whole with one request. More pages only for a larger file.
     pages = LOOKUPS_PER_ROW * len(rows) if len(rows) > lookup_rows else 1
+    if not set(UNIQUE_FIELDS) <= set(api.lookups):
+        # An API that cannot look a course up by each unique value (the content API: no lookup by
+        # sku or title) lists its pages instead, up to 1,000 courses a request: all of them.
+        pages = None
     _read_pages(catalogue, api, send, max_pages=pages)
     if catalogue.complete or not catalogue.visible:
         return catalogue
@@ -101,14 +105,15 @@ def questions(payload: dict, catalogue: Catalogue) -> Iterable[tuple[str, object
             yield name, value
 
 
-def _read_pages(catalogue: Catalogue, api: CoursesAPI, send: Send, *, max_pages: int) -> None:
-    cursor = None
-    for _ in range(max_pages):
-        reply = send(lambda c=cursor: api.list_page(c, PER_PAGE))
+def _read_pages(catalogue: Catalogue, api: CoursesAPI, send: Send, *, max_pages: int | None) -> None:
+    cursor, read = None, 0
+    while max_pages is None or read < max_pages:
+        reply = send(lambda c=cursor: api.list_page(c))
         catalogue.requests += 1
+        read += 1
         if not _usable(catalogue, reply, "list the courses"):
             return
-        if not _in_contract_shape(reply):
+        if not api.in_list_shape(reply):
             # A list in another shape is never "the instance is empty": look each row up
             # instead, which stops the run if the lookups are of another shape too.
             catalogue.pages_unreadable = reply.describe()
@@ -127,7 +132,7 @@ def _look_up(catalogue: Catalogue, api: CoursesAPI, send: Send, name: str, value
     catalogue.requests += 1
     if not _usable(catalogue, reply, f"look courses up by {name}"):
         return False
-    if not _in_contract_shape(reply):
+    if not api.in_list_shape(reply):
         listing = f"; the course list answered {catalogue.pages_unreadable}" if catalogue.pages_unreadable else ""
         raise NotTheAPI(f"the platform answered a lookup by {name} in a shape the importer does not know "
                         f"({reply.describe()}{listing}), so what it holds cannot be known; nothing was sent")
@@ -136,13 +141,6 @@ def _look_up(catalogue: Catalogue, api: CoursesAPI, send: Send, name: str, value
         if isinstance(course, dict) and course.get(name) == value:
             catalogue.add(course)
     return True
-
-
-def _in_contract_shape(reply: Reply) -> bool:
-    """`{"courses": [...], "pageInfo": {...}}`, as the contract has it."""
-    body = reply.body
-    return reply.speaks_the_api and isinstance(body.get("courses"), list) and \
-        isinstance(body.get("pageInfo", {}), dict)
 
 
 def _usable(catalogue: Catalogue, reply: Reply, what: str) -> bool:

@@ -53,6 +53,7 @@ from .planning import Action, Plan
 from .progress import NullProgress, Progress, RunLog
 
 LONG_WAIT = 5.0  # seconds: a wait longer than this is shown, not sat through in silence
+NO_WRITE_ENDPOINT = (404, 405, 501)  # a create answered so: the endpoint is not there, whatever the row holds
 
 
 def _duration(seconds: float) -> str:
@@ -99,6 +100,27 @@ class Importer:
         self._stop_error: TargetError | None = None  # a reply not the API's: stop after this row
         self._display = None
         self.lookup_supported: bool | None = None
+        self._heard: list[Reply] = []  # the replies of the request in hand (a call may take several)
+        self._attach(self.api)
+
+    # --- the API spoken ---
+
+    def _attach(self, api: CoursesAPI) -> CoursesAPI:
+        """Every request of `api` waits its turn at the pacer, and every reply teaches it."""
+        api.gate, api.heard = self._gate, self._hear
+        return api
+
+    def choose_api(self, requested: str = "auto") -> CoursesAPI:
+        """The API this instance speaks: the one asked for, or (`auto`) the one found with read-only
+        requests (`dialects.detect`). Called after the key check, before anything is written."""
+        from ..platform import dialects
+
+        def make(name: str) -> CoursesAPI:
+            return self._attach(dialects.api_for(name, self.api.connection))
+
+        self.api = make(requested) if requested != "auto" else \
+            dialects.detect(make, lambda send: self._with_retries(send, row=None), self.target)
+        return self.api
 
     # --- the run ---
 
@@ -332,7 +354,8 @@ class Importer:
                                   before_log=lambda r: self._journal_created(result, key, r))
             kind = reply.kind
             if kind == "ok":
-                return RowOutcome(result.row, CREATED, reply.course_id, reply.body.get("slug"))
+                return self._completed(result, RowOutcome(result.row, CREATED, reply.course_id,
+                                                          reply.body.get("slug")), {})
             if kind == "auth":
                 self.journal.record(self.target, key, FAILED, source_row=result.row)
                 raise BadKey(f"the API key was refused (HTTP {reply.status}) at row {result.row}; "
@@ -357,6 +380,16 @@ class Importer:
                                   error_message=f"{reply.message}. The course may have been created; it was not "
                                                 "found by lookup, so it was not sent again. Check in the admin "
                                                 "panel; a re-run looks it up again before sending.")
+            if kind == "row_failure" and reply.status in NO_WRITE_ENDPOINT:
+                # Not this row's fault: the address takes no course (another API, a wrong base URL).
+                # Stop before every other row meets the same answer; nothing needs fixing in the cells.
+                self.journal.record(self.target, key, FAILED, source_row=result.row)
+                self._stop_error = NotTheAPI(
+                    f"the platform answered HTTP {reply.status} to {reply.method} {reply.path}: it takes no course "
+                    f"there, so no row can be created this way (nothing is wrong in the cells). The instance may "
+                    f"speak the other API: run again without --api (or with --api auto) to find out")
+                return RowOutcome(result.row, NOT_ATTEMPTED, error_code="NO_SUCH_ENDPOINT",
+                                  error_message=str(self._stop_error))
             if kind == "row_failure":
                 if reply.code.startswith("DUPLICATE_"):
                     # Ours after a lost reply, or made meanwhile by another run (another machine,
@@ -414,7 +447,34 @@ class Importer:
         course_id, slug = course.get("id"), course.get("slug")
         self.journal.record(self.target, key, CREATED, course_id=course_id, course_slug=slug,
                             source_file=self.settings.source_file, source_row=result.row)
-        return RowOutcome(result.row, status, course_id, slug)
+        outcome = RowOutcome(result.row, status, course_id, slug)
+        return self._completed(result, outcome, course) if status == CREATED else outcome
+
+    def _completed(self, result: RowResult, outcome: RowOutcome, course: dict) -> RowOutcome:
+        """What the create could not carry on this API (`CoursesAPI.left_for_update`: on the content
+        API, publishing, since every course is created as a draft) sent as an update right after it,
+        journaled like any update. If that fails, the course stays created and says what is missing;
+        a sync publishes it without creating it again."""
+        left = {k: v for k, v in self.api.left_for_update(result.payload).items() if course.get(k) != v}
+        if not left:
+            return outcome
+        changes = tuple(Change(name, course.get(name, "draft" if name == "publishedStatus" else None), value)
+                        for name, value in left.items())
+        self.journal.record_update(self.target, self.settings.run_id, outcome.course_id, result.row, changes,
+                                   applied=False)
+        reply = self._with_retries(lambda: self.api.update(outcome.course_id, left), row=result.row)
+        if reply.kind == "ok":
+            self.journal.record_update(self.target, self.settings.run_id, outcome.course_id, result.row, changes,
+                                       applied=True)
+            return outcome
+        if reply.kind == "auth":
+            raise BadKey(f"the API key was refused (HTTP {reply.status}) at row {result.row}; "
+                         "the key may have been revoked")
+        fields_left = ", ".join(planning.LABELS.get(name, name) for name in left)
+        outcome.error_code = "NOT_COMPLETED"
+        outcome.error_message = (f"created as a draft, but setting {fields_left} afterwards failed ({reply.message}); "
+                                 "run the same file again with --mode sync to finish it (it is not created again)")
+        return outcome
 
     def _resolve_duplicate(self, result: RowResult, key: str, reply: Reply, status: str,
                            ambiguous: bool) -> RowOutcome:
@@ -475,20 +535,32 @@ class Importer:
             self._back_off(attempt, reply)
 
     def _request(self, send, row: int | None, attempt: int, before_log=None) -> Reply:
-        self._wait_turn()
-        if self.stop.is_set():
-            raise Interrupted
+        """One call of the API (one request, or a few: see `CoursesAPI`), each request paced by
+        `_gate`. `before_log` sees the call's answer before the run log does: a new course's id
+        is journaled before anything else is written."""
+        self._heard = []
         reply = send()
-        self.pacer.learn(reply.rate)
-        if reply.status == 429:
-            self.pacer.throttled(reply.rate)
         if reply.kind not in ("transient", "lost"):
             self._consecutive_failures = 0
         if before_log:
             before_log(reply)
         if self.log:
-            self.log.request(reply, row=row, attempt=attempt, waited=self._waited)
+            for heard in self._heard:
+                self.log.request(heard, row=row, attempt=attempt, waited=self._waited)
         return reply
+
+    def _gate(self, follow_up: bool) -> None:
+        """Before each request: the pacer's turn. A stop asked for ends the run before a call, never
+        between the requests of one (a create is followed to its course id, an update to its end)."""
+        self._wait_turn()
+        if self.stop.is_set() and not follow_up:
+            raise Interrupted
+
+    def _hear(self, reply: Reply) -> None:
+        self.pacer.learn(reply.rate)
+        if reply.status == 429:
+            self.pacer.throttled(reply.rate)
+        self._heard.append(reply)
 
     def _wait_turn(self) -> None:
         """Wait for the pacer, within `max_wait`: a server asking for longer stops the run

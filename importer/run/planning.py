@@ -21,7 +21,7 @@ left out (the server would drop them again on every sync).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..core import fields
 from ..core.outcomes import Change
@@ -56,6 +56,8 @@ class Plan:
     actions: list[Action]  # one per data row, in file order
     visible: bool  # False: the instance could not be read, every valid row is a create
     why_not_visible: str | None = None
+    api: str | None = None  # the API spoken, as the plan names it
+    notes: list[str] = field(default_factory=list)  # what of the file will not reach the platform, and why
 
     def count(self, kind: str) -> int:
         return sum(1 for a in self.actions if a.kind == kind)

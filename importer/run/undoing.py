@@ -14,6 +14,8 @@ state of each of those courses from the platform, and plans:
     not_this_run    the results file says the run created it, but the course was created outside
                     the run's window (and the journal does not know it): a results file edited by
                     hand must not archive someone else's course; left alone (unless force)
+    archive_by_hand a created course, on an API with no documented way to archive one (the content
+                    API): listed, to be archived in the platform's admin screens
 
 Running the same undo again finds everything `already_undone` and sends nothing, so an
 interrupted undo is completed by running it again.
@@ -33,6 +35,9 @@ from .planning import same_value
 RESTORE, ARCHIVE, CHANGED_SINCE, ALREADY_UNDONE, NOT_FOUND = (
     "restore", "archive", "changed_since", "already_undone", "not_found")
 NOT_THIS_RUN = "not_this_run"  # the results say created, but the platform says someone else made it
+# A created course on an API with no documented way to archive (the content API): listed for the
+# admin screens, never a write invented for it.
+BY_HAND = "archive_by_hand"
 CLOCK_SLACK = dt.timedelta(minutes=10)  # the server's clock and ours may differ a little
 WRITES = (RESTORE, ARCHIVE)
 RESULTS_KIND = "importer run results"
@@ -134,9 +139,10 @@ def check_target(record: RunRecord, base_url: str) -> None:
 
 
 def plan_undo(record: RunRecord, current: dict[str, dict | None], *, force: bool = False,
-              journaled: set[str] | frozenset = frozenset()) -> list[UndoAction]:
+              journaled: set[str] | frozenset = frozenset(), can_archive: bool = True) -> list[UndoAction]:
     """One action per course the run created or updated, from what each holds now. `journaled`:
-    the course ids the journal of the run's folder records as created."""
+    the course ids the journal of the run's folder records as created. `can_archive`: False when
+    the API spoken has no way to archive a course (`TargetLimits.can_archive`)."""
     actions = []
     for course_id, number in sorted(record.rows.items(), key=lambda item: item[1]):
         course = current.get(course_id)
@@ -144,8 +150,15 @@ def plan_undo(record: RunRecord, current: dict[str, dict | None], *, force: bool
             actions.append(UndoAction(course_id, number, NOT_FOUND, message="no longer on the platform"))
         elif course_id in record.created:
             stranger = None if force else _made_elsewhere(record, course, course_id in journaled)
-            actions.append(UndoAction(course_id, number, NOT_THIS_RUN, message=stranger) if stranger
-                           else _undo_create(course_id, number, course, force))
+            if stranger:
+                actions.append(UndoAction(course_id, number, NOT_THIS_RUN, message=stranger))
+            elif not can_archive and course.get("publishedStatus") != ARCHIVED:
+                # Nothing can be sent, so nothing is weighed: every course the run made is listed.
+                actions.append(UndoAction(course_id, number, BY_HAND, message=(
+                    "created by the run; the API this instance speaks has no documented way to archive a course, "
+                    f"so nothing was sent: archive course {course_id} in the platform's admin screens")))
+            else:
+                actions.append(_undo_create(course_id, number, course, force))
         else:
             actions.append(_undo_update(course_id, number, course, record.updated.get(course_id, []), force))
     return actions
@@ -224,8 +237,12 @@ def _holds(course: dict, name: str, value) -> bool:
 
 def summary(actions: list[UndoAction]) -> str:
     count = {kind: sum(1 for a in actions if a.kind == kind) for kind in (RESTORE, ARCHIVE, CHANGED_SINCE,
-                                                                          ALREADY_UNDONE, NOT_FOUND, NOT_THIS_RUN)}
+                                                                          ALREADY_UNDONE, NOT_FOUND, NOT_THIS_RUN,
+                                                                          BY_HAND)}
     parts = [f"restore {count[RESTORE]} updated courses", f"archive {count[ARCHIVE]} created courses"]
+    if count[BY_HAND]:
+        parts.append(f"{count[BY_HAND]} created courses to archive by hand in the admin screens (this API has "
+                     "no call for it)")
     skipped = [f"{count[k]} {label}" for k, label in ((CHANGED_SINCE, "changed since the run (skipped)"),
                                                       (ALREADY_UNDONE, "already undone"),
                                                       (NOT_FOUND, "no longer on the platform"),

@@ -1,4 +1,5 @@
-"""The sandbox server: the courses API on 127.0.0.1, with its rate limit and injectable faults.
+"""The sandbox server: the courses API on 127.0.0.1 (the guide's, or the content API: `api`), with its
+rate limit and injectable faults.
 
 Served by the standard library's `ThreadingHTTPServer`: one thread per connection is
 plenty for a single importer plus a benchmark, it adds no dependency, and it lets a
@@ -23,6 +24,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import DEFAULT_API_KEY
+from .content import ContentRoutes
 from .store import ApiError, CourseStore
 
 MAX_BODY = 1024 * 1024
@@ -42,6 +44,10 @@ class SandboxConfig:
     custom_fields: list[str] | None = None
     data: Path | None = None
     api_key: str = DEFAULT_API_KEY
+    api: str = "guide"  # "guide": the guide's endpoints; "content": the platform's content API (sandbox/content.py)
+    content_create_answer: str = "object"  # "object": {"courseIds": [...]}; "list": [...]; "job": a background job
+    content_list_shape: str = "data"  # where a courseGroups page puts its items: "data", "courseGroups", "nested"
+    content_list_items: str = "full"  # "full" course groups, or only the "summary" fields of the vendor's typedef
 
 
 class SlidingWindow:
@@ -82,7 +88,13 @@ class SandboxServer(ThreadingHTTPServer):
 
     def __init__(self, config: SandboxConfig):
         self.config = config
-        self.store = CourseStore(custom_fields=config.custom_fields, data=config.data, seed=config.seed)
+        if config.api not in ("guide", "content"):
+            raise ValueError(f"api must be 'guide' or 'content', not {config.api!r}")
+        self.store = CourseStore(custom_fields=config.custom_fields, data=config.data, seed=config.seed,
+                                 unique_titles=config.api == "guide")
+        self.content = ContentRoutes(self.store, create_answer=config.content_create_answer,
+                                     list_shape=config.content_list_shape, list_items=config.content_list_items) \
+            if config.api == "content" else None
         self.window = SlidingWindow(config.rate_limit, config.rate_window)
         self.faults = random.Random(config.seed)
         self.fault_lock = threading.Lock()
@@ -180,7 +192,9 @@ class Handler(BaseHTTPRequestHandler):
             self.server.count(method, exc.status)
             if exc.status in (411, 413):
                 self.close_connection = True
-            return self._reply(exc.status, exc.body(), headers)
+            # The content API's error bodies are known only to carry a message.
+            body = exc.body() if self.server.content is None else {"message": exc.message}
+            return self._reply(exc.status, body, headers)
         self.server.count(method, status)
         self._reply(status, answer, headers)
 
@@ -215,6 +229,12 @@ class Handler(BaseHTTPRequestHandler):
         if path == PREFIX + "/ping":
             self._only(method, "GET")
             return 200, {"valid": True}
+        if self.server.content is not None:
+            query = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+            answer = self.server.content.route(method, path, query, body)
+            if answer is None:
+                raise ApiError(404, "NOT_FOUND", f"No endpoint at {path}.", error="Not Found")
+            return answer
         if path == PREFIX + "/courses":
             self._only(method, "GET", "POST")
             if method == "POST":

@@ -53,8 +53,9 @@ class CourseStore:
     stored as with none: a rehearsal measures the importer, not the sandbox."""
 
     def __init__(self, *, custom_fields: list[str] | None = None, data: Path | None = None,
-                 seed: int | None = None):
+                 seed: int | None = None, unique_titles: bool = True):
         self.custom_fields = None if custom_fields is None else set(custom_fields)
+        self.unique_titles = unique_titles  # the guide: titles are unique per instance
         self.data = Path(data) if data else None
         self._ids = random.Random(seed)
         self._lock = threading.RLock()
@@ -187,7 +188,7 @@ class CourseStore:
             holder = self._index[key].get(values[key])
             return holder is not None and holder != own_id
 
-        if "title" in values and taken("title"):
+        if self.unique_titles and "title" in values and taken("title"):
             raise ApiError(422, "DUPLICATE_TITLE", f"A course with title '{values['title']}' already exists.")
         if values.get("slug") and taken("slug"):
             raise ApiError(422, "DUPLICATE_SLUG", f"A course with slug '{values['slug']}' already exists.")

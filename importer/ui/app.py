@@ -25,6 +25,7 @@ from .session import CONFIRM_ABOVE, PAGE_ROWS, Session
 
 HERE = Path(__file__).resolve().parent
 MODES = ("create", "sync", "update")
+API_CHOICES = ("auto", "guide", "content")
 
 
 def create_app(session: Session, *, token: str | None = None, port_of=lambda: 8766):
@@ -185,8 +186,10 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         form = await request.form()
         mode = form.get("mode", "create")
         try:
+            api = str(form.get("api", "auto"))
             session.connect(sandbox=form.get("where") != "platform", address=str(form.get("address", "")),
-                            api_key=str(form.get("api_key", "")), mode=mode if mode in MODES else "create")
+                            api_key=str(form.get("api_key", "")), mode=mode if mode in MODES else "create",
+                            api=api if api in API_CHOICES else "auto")
         except ImporterError as exc:
             return problem(str(exc), back=f"/target/{upload.id}")
         return RedirectResponse(f"/plan/{upload.id}", status_code=303)
@@ -288,7 +291,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
                 raise ImporterError("connect to the target the run changed first")
             undoing.check_target(record, session.target.base_url)
             current = session.target.importer.read_courses(list(record.rows))
-            actions = undoing.plan_undo(record, current)
+            actions = undoing.plan_undo(record, current, can_archive=session.target.importer.api.limits.can_archive)
         except ImporterError as exc:
             return problem(str(exc), back=f"/run/{job.run_id}")
         return page("undo.html", job=job, actions=actions, summary=undoing.summary(actions))

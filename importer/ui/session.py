@@ -191,20 +191,26 @@ class Session:
 
     # --- the target ---
 
-    def connect(self, *, sandbox: bool, address: str = "", api_key: str = "", mode: str = "create") -> None:
-        """Open the target, checking the key with one request (the CLI's messages). The key is
-        held by the connection only: never written, logged or shown."""
+    def connect(self, *, sandbox: bool, address: str = "", api_key: str = "", mode: str = "create",
+                api: str = "auto") -> None:
+        """Open the target, checking the key with one request (the CLI's messages) and finding out
+        which API it speaks (`api`: auto, guide or content; for the sandbox, the API it speaks). The
+        key is held by the connection only: never written, logged or shown."""
         from ..pipeline import connect
         from ..platform.api import base_url_for
 
         self.disconnect()
         if sandbox:
+            spoken = "content" if api == "content" else "guide"
+            if self.sandbox is not None and self.sandbox.config.api != spoken:
+                self.sandbox.stop()
+                self.sandbox = None
             if self.sandbox is None:
                 from ..sandbox import Sandbox
 
-                self.sandbox = Sandbox().start()
+                self.sandbox = Sandbox(api=spoken).start()
             target = connect(sandbox=self.sandbox, state_dir=self.state_dir, stop=threading.Event(),
-                             progress=NullProgress())
+                             progress=NullProgress(), api=api)
             label = f"the sandbox at {self.sandbox.base_url} (a rehearsal)"
         else:
             address = address.strip()
@@ -214,7 +220,7 @@ class Session:
             if not api_key.strip():
                 raise ImporterError("give the API key")
             target = connect(base_url=url, api_key=api_key.strip(), state_dir=self.state_dir,
-                             stop=threading.Event(), progress=NullProgress(), key_source="the key you typed")
+                             stop=threading.Event(), progress=NullProgress(), key_source="the key you typed", api=api)
             label = url
         self.target, self.target_label, self.rehearsal, self.mode = target, label, sandbox, mode
 
@@ -288,6 +294,7 @@ class Session:
         from .. import __version__
 
         facts = {"kind": "importer run results", "run_id": job.run_id, "target": self.target.base_url,
+                 "api": self.target.api_label,
                  "rehearsal": "yes: the page's sandbox" if self.rehearsal else "no", "mode": self.mode,
                  "file": self.upload(job.upload_id).name, "started": job.started_at, "finished": _now(),
                  "outcome": ", ".join(f"{k} {v}" for k, v in report.counts().items() if v),
@@ -313,7 +320,8 @@ class Session:
         current = importer.read_courses(list(record.rows))
         journaled = {e.course_id for e in importer.journal.entries(self.target.base_url).values()
                      if e.status == "created"}
-        actions = undoing.plan_undo(record, current, journaled=journaled)
+        actions = undoing.plan_undo(record, current, journaled=journaled,
+                                    can_archive=importer.api.limits.can_archive)
         undo = Import(f"undo-{job.run_id}", job.upload_id, "undo", started_at=_now())
         importer.progress = undo.progress
         importer.stop.clear()

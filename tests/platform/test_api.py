@@ -7,11 +7,12 @@ import httpx
 import pytest
 
 from importer.errors import InsecureTarget, TargetError
-from importer.platform.api import CoursesAPI, base_url_for, parse_retry_after, rate_signals
+from importer.platform.api import base_url_for, parse_retry_after, rate_signals
+from importer.platform.guide import GuideAPI
 
 
 def api_answering(handler):
-    return CoursesAPI("https://acme.example.com", "secret-key", transport=httpx.MockTransport(handler))
+    return GuideAPI("https://acme.example.com", "secret-key", transport=httpx.MockTransport(handler))
 
 
 @pytest.mark.parametrize("status, body, kind, code", [

@@ -8,7 +8,7 @@ import pytest
 
 from importer.check.validating import validate_file
 from importer.errors import BadKey
-from importer.platform.api import CoursesAPI
+from importer.platform.guide import GuideAPI
 from importer.platform.journal import CREATED, SENDING, Journal
 from importer.platform.pacing import Backoff, Pacer
 from importer.run.applying import Importer, RunSettings
@@ -75,7 +75,7 @@ def sheet(tmp_path):
 
 def importer_for(server, tmp_path, clock=None):
     clock = clock or Clock()
-    api = CoursesAPI("https://x.example.com", "k", transport=httpx.MockTransport(server))
+    api = GuideAPI("https://x.example.com", "k", transport=httpx.MockTransport(server))
     journal = Journal(tmp_path / "j.sqlite3")
     pacer = Pacer(600, 60, clock=clock.time, sleep=clock.sleep)
     return Importer(api, journal, "https://x.example.com", pacer, Backoff(base=1, cap=8),
