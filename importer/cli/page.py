@@ -1,13 +1,12 @@
 """`importer ui`: serve the page on 127.0.0.1 and open it in the browser.
 
-The address printed carries a one-time token; the page refuses every request without it. Ctrl-C
-stops the page; an import in flight then ends as `run` does on Ctrl-C: after the request in
-flight, its files written.
+The address printed carries a launch token, good for one opening; the browser it opens gets another,
+through a file only this user can read (see `ui/guard.py`). Ctrl-C stops the page; an import in
+flight then ends as `run` does on Ctrl-C: after the request in flight, its files written.
 """
 
 from __future__ import annotations
 
-import secrets
 import sys
 from pathlib import Path
 
@@ -28,6 +27,7 @@ def add_ui_parser(commands) -> None:
 
 
 def cmd_ui(args) -> int:
+    import os
     import socket
 
     import uvicorn
@@ -36,23 +36,28 @@ def cmd_ui(args) -> int:
     from ..ui.app import create_app
     from ..ui.session import Session
 
+    os.umask(0o077)  # every file and folder the page writes is the person's alone (a process the CLI owns)
     try:
         sock = socket.create_server(("127.0.0.1", args.port))
     except OSError as exc:
         raise ImporterError(f"cannot listen on 127.0.0.1:{args.port} ({exc.strerror}); is the page already "
                             "running? Use another --port") from None
     port = sock.getsockname()[1]
-    token = secrets.token_urlsafe(32)
     session = Session(args.state_dir)
-    app = create_app(session, token=token, port_of=lambda: port)
-    address = f"http://127.0.0.1:{port}/?token={token}"
-    print(f"Open {address}", flush=True)
-    print("The page is for this machine only. Stop it with Ctrl-C.", flush=True)
+    guard = create_app(session, port_of=lambda: port)
+    printed = f"http://127.0.0.1:{port}/?token={guard.new_launch_token()}"
+    print(f"Open {printed}", flush=True)
+    print("That address opens the page once, in one browser; the page is for this machine only. Stop it with "
+          "Ctrl-C.", flush=True)
+    opener = None
     if not args.no_browser:
+        # The browser is opened on a file only this user can read, which forwards to a launch address of
+        # its own: the token is never in a program's arguments, where `ps` shows it to every local user.
+        opener = _forwarding_file(session.state_dir, f"http://127.0.0.1:{port}/?token={guard.new_launch_token()}")
         import webbrowser
 
-        webbrowser.open(address)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        webbrowser.open(opener.as_uri())
+    config = uvicorn.Config(guard, log_level="warning", access_log=False, lifespan="off", ws="none")
     server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])
@@ -60,5 +65,23 @@ def cmd_ui(args) -> int:
         pass
     finally:
         session.close()  # an import in flight: after the request in flight, files written
+        if opener is not None:
+            opener.unlink(missing_ok=True)
     print("The page has stopped.", file=sys.stderr)
     return 0
+
+
+def _forwarding_file(folder: Path, address: str) -> Path:
+    """A page that sends the browser on to `address`, readable by this user only (as Jupyter does)."""
+    import html
+    import os
+
+    path = folder / f"ui-open-{os.getpid()}.html"
+    path.unlink(missing_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(path, flags, 0o600), "w", encoding="utf-8") as handle:
+        quoted = html.escape(address, quote=True)
+        handle.write(f'<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url={quoted}">'
+                     f'<title>Course importer</title><p>Opening the course importer… '
+                     f'<a href="{quoted}">continue</a></p>\n')
+    return path

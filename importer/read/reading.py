@@ -160,6 +160,7 @@ def _survey_csv(path: Path) -> tuple[str, dict]:
     encoding = None
     offset = 0
     newlines = 0
+    line = 0  # bytes since the last line end
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 22):
             if encoding is None:
@@ -184,6 +185,7 @@ def _survey_csv(path: Path) -> tuple[str, dict]:
                     encoding = "cp1252"
             newlines += chunk.count(b"\n")
             offset += len(chunk)
+            line = _longest_line(chunk, line, path)
             if all(found.values()) and encoding == "cp1252":
                 break
         if encoding == "cp1252":
@@ -191,6 +193,28 @@ def _survey_csv(path: Path) -> tuple[str, dict]:
             handle.seek(0)
             return single_byte_encoding(path, handle), found
     return encoding or "utf-8", found
+
+
+# No row of a course sheet is this long: a longer line (a file of commas, say) would be one record of
+# millions of cells in memory before any cap could count them, so it is refused by the survey.
+MAX_LINE_BYTES = 8 * 2**20
+
+
+def _longest_line(chunk: bytes, running: int, path: Path) -> int:
+    """The length of the line still open after `chunk` (`running`: before it), refusing the file
+    as soon as a line passes `MAX_LINE_BYTES` (a chunk's own whole lines are shorter than it)."""
+    ends = [i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0]
+    if not ends:
+        running += len(chunk)
+    elif running + min(ends) > MAX_LINE_BYTES:
+        running += min(ends)
+    else:
+        running = len(chunk) - max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) - 1
+    if running > MAX_LINE_BYTES:
+        raise FileUnusable(path, f"has a line longer than {MAX_LINE_BYTES // 2**20} MB, longer than any row of a "
+                                 "course sheet (a file of empty cells?): save it again from the spreadsheet with "
+                                 "only the rows and columns that hold courses")
+    return running
 
 
 def _csv_records(path: Path, encoding: str, delimiter: str, skip: int):
@@ -230,8 +254,6 @@ def _csv_records(path: Path, encoding: str, delimiter: str, skip: int):
 
 
 SPANS_LINES = object()  # a record read over several lines: a cell holds a line break (see _swallowed_row)
-
-
 def _swallowed_row(record: list[str], delimiter: str, width: int) -> int | None:
     """The cell of a record read over several lines that holds the rest of its row and the next
     one: a quotation mark meant to close it (`"",` inside the text: a quote, then the delimiter)
@@ -289,7 +311,12 @@ def _csv_sheet(path: Path, records, encoding: str, delimiter: str, escaped: bool
                                              "is written twice: \"\")"))
         if stray_quote is not None:
             unclosed.append((number, stray_quote))
-        # Inline rather than a function per cell: this loop sees every cell of the file.
+        # Every cell read counts against the cap, as read (a blank row's, and those past the last header,
+        # too): a file of empty cells is no sheet. Inline: this loop sees every cell of the file.
+        filled += len(record)
+        if filled > MAX_CELLS:
+            raise FileUnusable(path, f"has more than {MAX_CELLS:,} cells (empty ones count too), more than Excel "
+                                     "or any course sheet holds; split it into several files")
         if len(record) != width:
             if len(record) > width and any(c.strip() for c in record[width:]):
                 widest = max(widest, len(record))  # cells beyond the header: kept, and flagged below
@@ -308,7 +335,6 @@ def _csv_sheet(path: Path, records, encoding: str, delimiter: str, escaped: bool
                 if value is not None:
                     cells[index] = cache.setdefault(value, value)
         rows.append((number, cells))
-        filled += len(cells)
         if len(rows) % SHARING_CHECK == 0:
             shared = _choose_shared_columns(rows, shared, width)
         if len(rows) >= MAX_ROWS or filled > MAX_CELLS:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -21,25 +22,30 @@ from ..core import fields
 from ..core.issues import column_letter
 from ..errors import ImporterError, MissingColumns
 from .guard import Guard
-from .session import CONFIRM_ABOVE, PAGE_ROWS, Session
+from .session import CONFIRM_ABOVE, MAX_UPLOAD_BYTES, PAGE_ROWS, Session
 
 HERE = Path(__file__).resolve().parent
 MODES = ("create", "sync", "update")
 API_CHOICES = ("auto", "guide", "content")
 
 
-def create_app(session: Session, *, token: str | None = None, port_of=lambda: 8766):
-    """The page's ASGI app. `token`: the launch token (made here when not given)."""
-    token = token or secrets.token_urlsafe(32)
+def create_app(session: Session, *, token: str | None = None, port_of=lambda: 8766, base: str | None = None) -> Guard:
+    """The page's ASGI app behind its guard. `token`: a launch token, good for one opening (more come from
+    `Guard.new_launch_token`); `base`: the page's secret path (made here when not given)."""
+    base = base or f"/s/{secrets.token_urlsafe(24)}"
     templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
-    templates.globals.update(column_letter=column_letter, label=_label, fields=fields, modes=MODES)
+    templates.globals.update(column_letter=column_letter, label=_label, fields=fields, modes=MODES, base=base)
 
     def page(name: str, status: int = 200, **values) -> HTMLResponse:
         values.setdefault("session", session)
         return HTMLResponse(templates.get_template(name).render(**values), status_code=status)
 
+    def go(path: str) -> RedirectResponse:
+        """To another step of the page, under its secret path."""
+        return RedirectResponse(base + path, status_code=303)
+
     def problem(message: str, status: int = 400, back: str = "/") -> HTMLResponse:
-        return page("problem.html", status=status, message=message, back=back)
+        return page("problem.html", status=status, message=message, back=base + back)
 
     def gone() -> HTMLResponse:
         """An upload this page no longer holds (it was started again since): say so, in words."""
@@ -60,27 +66,41 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         from ..files.template import write_template
 
         path = session.state_dir / "courses-template.xlsx"
+        if path.is_symlink():  # never serve what a link points at
+            path.unlink()
         if not path.exists():
-            write_template(path)
+            await run_in_threadpool(write_template, path)
         return FileResponse(path, filename="courses-template.xlsx")
 
     async def receive_upload(request):
-        async with request.form(max_files=1, max_fields=20, max_part_size=2**20) as form:
-            given = form.get("file")
-            if given is None or not getattr(given, "filename", ""):
-                return problem("Choose a spreadsheet (.xlsx or .csv) first.")
-            name = given.filename
-            data = await given.read()
-            map_name = form.get("map") or ""
+        from .receiving import UploadRefused, receive_upload
+
+        opened: list = []
+
+        def destination(filename: str):
+            upload, handle = session.open_upload(filename)
+            opened.append(upload)
+            return handle
+
         try:
-            upload = session.add_upload(name, [data[i:i + 2**20] for i in range(0, len(data), 2**20)] or [b""])
-            saved = next((p for p in session.saved_maps() if p.name == map_name), None)
-            session.check(upload, saved)
+            received = await receive_upload(request, destination, MAX_UPLOAD_BYTES)
+        except (UploadRefused, ImporterError) as exc:
+            for upload in opened:
+                session.drop_upload(upload)
+            return problem(str(exc), getattr(exc, "status", 400))
+        if not opened or not received.size:
+            for upload in opened:
+                session.drop_upload(upload)
+            return problem("Choose a spreadsheet (.xlsx or .csv) first: that file is empty, or none was sent.")
+        upload = session.keep_upload(opened[0])
+        saved = next((p for p in session.saved_maps() if p.name == received.fields.get("map", "")), None)
+        try:
+            await run_in_threadpool(session.check, upload, saved)
         except MissingColumns:  # another system's export: its columns are chosen next
-            return RedirectResponse(f"/columns/{upload.id}", status_code=303)
+            return go(f"/columns/{upload.id}")
         except ImporterError as exc:
             return problem(str(exc))
-        return RedirectResponse(f"/check/{upload.id}", status_code=303)
+        return go(f"/check/{upload.id}")
 
     # --- 2. columns ---
 
@@ -92,9 +112,9 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         if upload is None:
             return gone()
         try:
-            sheet = read_sheet(upload.path)
+            sheet = await run_in_threadpool(read_sheet, upload.path)
         except ImporterError as exc:
-            return problem(str(exc))
+            return problem(str(exc).replace(str(upload.path), upload.name))
         chosen = suggest_columns(sheet.headers)
         samples = {i: _samples(sheet, i) for i in range(len(sheet.headers))}
         distinct = {i: _distinct(sheet, i) for i in range(len(sheet.headers))}
@@ -108,14 +128,14 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         if upload is None:
             return gone()
         form = await request.form()
-        sheet = read_sheet(upload.path)
         try:
+            sheet = await run_in_threadpool(read_sheet, upload.path)
             text = map_text(form, sheet.headers)
             path = session.save_map(form.get("map_name") or upload.name, text)
-            session.check(upload, path)
+            await run_in_threadpool(session.check, upload, path)
         except ImporterError as exc:
             return problem(str(exc), back=f"/columns/{upload.id}")
-        return RedirectResponse(f"/check/{upload.id}", status_code=303)
+        return go(f"/check/{upload.id}")
 
     # --- 3. check ---
 
@@ -124,7 +144,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         if upload is None or upload.validation is None:
             return gone()
         show = request.query_params.get("show", "problems")
-        number = max(1, int(request.query_params.get("page", "1") or 1))
+        number = _page_number(request.query_params.get("page"))
         result = upload.validation
         by_row = {r.row: r for r in result.rows}
         wanted = [r for r in result.rows if _shown(r, show)]
@@ -141,11 +161,11 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         form = await request.form()
         try:
             row, column = int(form["row"]), int(form["column"])
-            session.fix_cell(upload, row, column, str(form.get("value", "")))
-        except (KeyError, ValueError, StopIteration):
+            await run_in_threadpool(session.fix_cell, upload, row, column, str(form.get("value", "")))
+        except (KeyError, ValueError):
             return problem("That cell is not in the file.", back=f"/check/{upload.id}")
         back = f"/check/{upload.id}?show={form.get('show', 'problems')}&page={form.get('page', '1')}#row-{row}"
-        return RedirectResponse(back, status_code=303)
+        return go(back)
 
     async def fixed_file(request):
         from ..files.writing import Table, write_table
@@ -156,9 +176,9 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         result = upload.validation
         suffix = ".csv" if result.sheet.format == "csv" else ".xlsx"
         path = upload.path.with_name(f"fixed{suffix}")
-        write_table(path, Table(result.sheet.headers, [c for _, c in result.sheet.rows],
-                                sheet_name=result.sheet.sheet_name or "Courses"),
-                    delimiter=result.sheet.delimiter or ",")
+        table = Table(result.sheet.headers, [c for _, c in result.sheet.rows], sheet_name=result.sheet.sheet_name
+                      or "Courses")
+        await run_in_threadpool(lambda: write_table(path, table, delimiter=result.sheet.delimiter or ","))
         return FileResponse(path, filename=f"{Path(upload.name).stem}.fixed{suffix}")
 
     async def error_report(request):
@@ -168,7 +188,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         if upload is None or upload.validation is None:
             return gone()
         path = upload.path.with_name("errors.xlsx")
-        write_error_report(upload.validation, path)
+        await run_in_threadpool(write_error_report, upload.validation, path)
         return FileResponse(path, filename=f"{Path(upload.name).stem}.errors.xlsx")
 
     # --- 4. target ---
@@ -187,12 +207,13 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         mode = form.get("mode", "create")
         try:
             api = str(form.get("api", "auto"))
-            session.connect(sandbox=form.get("where") != "platform", address=str(form.get("address", "")),
-                            api_key=str(form.get("api_key", "")), mode=mode if mode in MODES else "create",
-                            api=api if api in API_CHOICES else "auto")
+            await run_in_threadpool(lambda: session.connect(
+                sandbox=form.get("where") != "platform", address=str(form.get("address", "")),
+                api_key=str(form.get("api_key", "")), mode=mode if mode in MODES else "create",
+                api=api if api in API_CHOICES else "auto"))
         except ImporterError as exc:
             return problem(str(exc), back=f"/target/{upload.id}")
-        return RedirectResponse(f"/plan/{upload.id}", status_code=303)
+        return go(f"/plan/{upload.id}")
 
     # --- 5. plan ---
 
@@ -201,9 +222,9 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         if upload is None or upload.validation is None:
             return gone()
         if session.target is None:
-            return RedirectResponse(f"/target/{upload.id}", status_code=303)
+            return go(f"/target/{upload.id}")
         try:
-            planned = session.make_plan(upload)
+            planned = await run_in_threadpool(session.make_plan, upload)
         except ImporterError as exc:
             return problem(str(exc), back=f"/target/{upload.id}")
         writes = planned.plan.writes
@@ -227,7 +248,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
             job = session.start_import(upload)
         except ImporterError as exc:
             return problem(str(exc), back=f"/plan/{upload.id}")
-        return RedirectResponse(f"/run/{job.run_id}", status_code=303)
+        return go(f"/run/{job.run_id}")
 
     # --- 6. import, 7. results ---
 
@@ -257,7 +278,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         if job is None:
             return problem("No such run.", 404)
         session.stop()
-        return RedirectResponse(f"/run/{job.run_id}", status_code=303)
+        return go(f"/run/{job.run_id}")
 
     async def run_file(request):
         job = job_of(request)
@@ -273,11 +294,11 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         source = session.upload(job.upload_id)
         path = Path(job.files["failures"])
         try:
-            upload = session.add_upload(f"{Path(source.name).stem}.failures{path.suffix}", [path.read_bytes()])
-            session.check(upload, source.mapping_path)
+            upload = session.add_upload(f"{Path(source.name).stem}.failures{path.suffix}", path)
+            await run_in_threadpool(session.check, upload, source.mapping_path)
         except ImporterError as exc:
             return problem(str(exc))
-        return RedirectResponse(f"/check/{upload.id}", status_code=303)
+        return go(f"/check/{upload.id}")
 
     async def undo_plan(request):
         from ..run import undoing
@@ -290,7 +311,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
             if session.target is None:
                 raise ImporterError("connect to the target the run changed first")
             undoing.check_target(record, session.target.base_url)
-            current = session.target.importer.read_courses(list(record.rows))
+            current = await run_in_threadpool(session.read_for_undo, record)
             actions = undoing.plan_undo(record, current, can_archive=session.target.importer.api.limits.can_archive)
         except ImporterError as exc:
             return problem(str(exc), back=f"/run/{job.run_id}")
@@ -301,10 +322,10 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         if job is None:
             return problem("No such run.", 404)
         try:
-            undo_job = session.start_undo(job)
+            undo_job = await run_in_threadpool(session.start_undo, job)
         except ImporterError as exc:
             return problem(str(exc), back=f"/run/{job.run_id}")
-        return RedirectResponse(f"/run/{undo_job.run_id}", status_code=303)
+        return go(f"/run/{undo_job.run_id}")
 
     routes = [
         Route("/", home), Route("/template", template_file), Route("/upload", receive_upload, methods=["POST"]),
@@ -320,8 +341,8 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={Exception: _in_words})
-    app.state.session, app.state.token = session, token
-    return Guard(app, token=token, port_of=port_of)
+    app.state.session = session
+    return Guard(app, port_of=port_of, base=base, launch_tokens=[token] if token else [])
 
 
 async def _in_words(request, exc):
@@ -331,6 +352,23 @@ async def _in_words(request, exc):
 
 
 # --- helpers of the templates --------------------------------------------------------------------
+
+
+def _column_index(text, headers: list[str], label: str) -> int:
+    """A column chosen on the mapping screen, as an index of the file's columns: anything else (a
+    form not sent by the page) is a sentence, never the last column by a negative index."""
+    text = str(text)
+    if not text.isdigit() or int(text) >= len(headers):
+        raise ImporterError(f"The column chosen for {label} is not one of this file's columns; choose it again.")
+    return int(text)
+
+
+def _page_number(text) -> int:
+    """`?page=` as a number of 1 or more; anything else is the first page."""
+    try:
+        return max(1, int(text or 1))
+    except ValueError:
+        return 1
 
 
 def _label(name: str | None) -> str:
@@ -400,7 +438,8 @@ def map_text(form, headers: list[str]) -> str:
         column = form.get(f"column-{spec.name}", "")
         fixed = str(form.get(f"value-{spec.name}", "")).strip()
         if column not in ("", None):
-            header = headers[int(column)]
+            column = _column_index(column, headers, spec.label)
+            header = headers[column]
             if spec.kind in ("enum", "bool"):
                 pairs = []
                 for n in range(20):

@@ -8,6 +8,7 @@ Every rule lives in the library: this module only calls `pipeline`, `validating`
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import secrets
 import shutil
@@ -21,6 +22,7 @@ from ..errors import ImporterError
 from ..run.progress import NullProgress
 
 MAX_UPLOAD_BYTES = 250 * 2**20  # as the CSV reader's own cap (reading.MAX_CSV_BYTES)
+UPLOADS_KEPT_HOURS = 24  # an upload is removed from the state folder a day after it was given
 PAGE_ROWS = 100
 CONFIRM_ABOVE = 100  # writes above this are confirmed by typing their number
 
@@ -97,12 +99,13 @@ class Session:
     """All the page's state. One per `importer ui` process."""
 
     def __init__(self, state_dir: Path):
-        self.state_dir = Path(state_dir)
+        self.state_dir = private_folder(Path(state_dir))
         self.uploads_dir = self.state_dir / "uploads"
         self.maps_dir = self.state_dir / "maps"
         self.runs_dir = self.state_dir / "runs"
         for folder in (self.uploads_dir, self.maps_dir, self.runs_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+            private_folder(folder)
+        remove_old_uploads(self.uploads_dir)
         self.uploads: dict[str, Upload] = {}
         self.lock = threading.RLock()
         self.sandbox = None  # started on first use, lives as long as the page
@@ -114,35 +117,44 @@ class Session:
         self.plan_upload: str | None = None
         self.current: Import | None = None
         self.imports: dict[str, Import] = {}
+        self._busy = threading.Lock()  # see one_at_a_time
 
     # --- files ---
 
-    def add_upload(self, name: str, chunks) -> Upload:
-        """Store an uploaded file in the state folder, under a name of ours (the user's name is
-        kept for display only: nothing outside the folder can be reached through it)."""
+    def open_upload(self, name: str):
+        """(an `Upload`, its file open to write): the file goes into the state folder under a name of
+        ours (the person's name is kept for display only: nothing outside the folder can be reached
+        through it). It counts once `keep_upload` is called; `drop_upload` removes it."""
         from ..read.reading import CSV_SUFFIXES, EXCEL_SUFFIXES
+        from .receiving import safe_name
 
-        suffix = Path(name).suffix.lower()
+        shown = safe_name(name)
+        suffix = Path(shown).suffix.lower()
         if suffix not in CSV_SUFFIXES | EXCEL_SUFFIXES:
-            raise ImporterError(f"{name}: not a spreadsheet this importer reads; give an .xlsx or a .csv file")
+            raise ImporterError(f"{shown}: not a spreadsheet this importer reads; give an .xlsx or a .csv file")
+        remove_old_uploads(self.uploads_dir)
         upload_id = secrets.token_hex(8)
         folder = self.uploads_dir / upload_id
-        folder.mkdir(parents=True)
+        folder.mkdir(mode=0o700, parents=True)
         path = folder / f"upload{suffix}"
-        size = 0
-        with path.open("wb") as handle:
-            for chunk in chunks:
-                size += len(chunk)
-                if size > MAX_UPLOAD_BYTES:
-                    handle.close()
-                    shutil.rmtree(folder, ignore_errors=True)
-                    raise ImporterError(f"{name} is larger than {MAX_UPLOAD_BYTES // 2**20} MB, more than any "
-                                        "course sheet; split it into several files")
-                handle.write(chunk)
-        upload = Upload(upload_id, path, Path(name).name)
+        return Upload(upload_id, path, shown), path.open("xb")
+
+    def keep_upload(self, upload: Upload) -> Upload:
         with self.lock:
-            self.uploads[upload_id] = upload
+            self.uploads[upload.id] = upload
         return upload
+
+    def drop_upload(self, upload: Upload) -> None:
+        with self.lock:
+            self.uploads.pop(upload.id, None)
+        shutil.rmtree(upload.path.parent, ignore_errors=True)
+
+    def add_upload(self, name: str, source: Path) -> Upload:
+        """A file of ours (a run's failures file) given to the page as an upload."""
+        upload, handle = self.open_upload(name)
+        with handle, Path(source).open("rb") as original:
+            shutil.copyfileobj(original, handle)
+        return self.keep_upload(upload)
 
     def upload(self, upload_id: str) -> Upload:
         found = self.uploads.get(upload_id)
@@ -156,7 +168,11 @@ class Session:
 
         if mapping is not None:
             upload.mapping_path = mapping
-        upload.validation = validate_file(upload.path, mapping=upload.mapping_path)
+        try:
+            upload.validation = validate_file(upload.path, mapping=upload.mapping_path)
+        except ImporterError as exc:  # named as the person named the file, never by our storage path
+            exc.args = (str(exc).replace(str(upload.path), upload.name),)
+            raise
         upload.unique_index = None
         return upload.validation
 
@@ -166,7 +182,9 @@ class Session:
         from ..check.validating import recheck_row, unique_values
 
         result = upload.validation
-        cells = next(cells for number, cells in result.sheet.rows if number == row)
+        cells = next((cells for number, cells in result.sheet.rows if number == row), None)
+        if cells is None:
+            raise ValueError(row)
         if not 0 <= column < len(cells):
             raise ValueError(column)
         cells[column] = value.strip() or None
@@ -196,6 +214,10 @@ class Session:
         """Open the target, checking the key with one request (the CLI's messages) and finding out
         which API it speaks (`api`: auto, guide or content; for the sandbox, the API it speaks). The
         key is held by the connection only: never written, logged or shown."""
+        with self.one_at_a_time("key check"):
+            self._connect(sandbox=sandbox, address=address, api_key=api_key, mode=mode, api=api)
+
+    def _connect(self, *, sandbox: bool, address: str, api_key: str, mode: str, api: str) -> None:
         from ..pipeline import connect
         from ..platform.api import base_url_for
 
@@ -236,9 +258,25 @@ class Session:
 
         if self.target is None:
             raise ImporterError("choose the target first")
-        self.plan = plan(upload.validation, self.target, mode=self.mode)
-        self.plan_upload = upload.id
+        with self.one_at_a_time("plan"):
+            self.plan = plan(upload.validation, self.target, mode=self.mode)
+            self.plan_upload = upload.id
         return self.plan
+
+    @contextlib.contextmanager
+    def one_at_a_time(self, what: str):
+        """One plan, key check or undo preview at a time on the target, and none while an import runs:
+        each reads the platform through the same pacer, and a second tab must not plan mid-import."""
+        if self.current and not self.current.finished:
+            raise ImporterError(f"an import is running on this target: wait for it to finish (or stop it) before "
+                                f"the {what}")
+        if not self._busy.acquire(blocking=False):
+            raise ImporterError(f"the target is busy with another request of this page (a plan, a key check or an "
+                                f"undo preview); the {what} was not started: try again when it is done")
+        try:
+            yield
+        finally:
+            self._busy.release()
 
     # --- the import ---
 
@@ -307,6 +345,11 @@ class Session:
         if self.current and not self.current.finished and self.target is not None:
             self.target.importer.stop.set()
 
+    def read_for_undo(self, record) -> dict:
+        """The current state of the courses a run touched, for the undo's preview."""
+        with self.one_at_a_time("undo preview"):
+            return self.target.importer.read_courses(list(record.rows))
+
     def start_undo(self, job: Import) -> Import:
         from ..run import undoing
 
@@ -314,10 +357,13 @@ class Session:
             raise ImporterError("an import is running: wait for it, or stop it")
         if self.target is None:
             raise ImporterError("connect to the target the run changed first")
+        if "results" not in job.files:
+            raise ImporterError("This run has no results to undo.")
         record = undoing.read_run_record(job.files["results"])
         undoing.check_target(record, self.target.base_url)
         importer = self.target.importer
-        current = importer.read_courses(list(record.rows))
+        with self.one_at_a_time("undo"):
+            current = importer.read_courses(list(record.rows))
         journaled = {e.course_id for e in importer.journal.entries(self.target.base_url).values()
                      if e.status == "created"}
         actions = undoing.plan_undo(record, current, journaled=journaled,
@@ -370,3 +416,32 @@ class Session:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def private_folder(folder: Path) -> Path:
+    """A folder of the state that is this user's alone: made with mode 0700 (on POSIX; on Windows a
+    folder under the user's own profile is private already). A symbolic link, or a folder another
+    user owns, is refused: its files could be read, or swapped, by someone else."""
+    import os
+
+    if folder.is_symlink():
+        raise ImporterError(f"{folder} is a symbolic link; the page keeps its files only in a real folder of "
+                            "yours: choose another --state-dir")
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if hasattr(os, "getuid"):
+        if folder.stat().st_uid != os.getuid():
+            raise ImporterError(f"{folder} belongs to another user; the page keeps its files only in a folder of "
+                                "yours: choose another --state-dir")
+        folder.chmod(0o700)
+    return folder
+
+
+def remove_old_uploads(folder: Path, hours: float = UPLOADS_KEPT_HOURS) -> None:
+    """Uploads given more than `hours` ago: removed (their runs keep their own files)."""
+    cutoff = time.time() - hours * 3600
+    for upload in folder.iterdir() if folder.is_dir() else ():
+        try:
+            if upload.is_dir() and not upload.is_symlink() and upload.stat().st_mtime < cutoff:
+                shutil.rmtree(upload, ignore_errors=True)
+        except OSError:
+            continue

@@ -36,19 +36,45 @@ def client(session):
         yield raw
 
 
+class Page:
+    """The test client as the person's browser, once it has opened the launch address: it holds the
+    cookie, and asks for the page's paths under the page's secret path (`/s/<secret>`)."""
+
+    def __init__(self, client, base: str):
+        self.client, self.base = client, base
+
+    def _url(self, path: str) -> str:
+        return path if path.startswith(self.base) else self.base + path
+
+    def get(self, path, **options):
+        return self.client.get(self._url(path), **options)
+
+    def post(self, path, **options):
+        return self.client.post(self._url(path), **options)
+
+    @property
+    def cookies(self):
+        return self.client.cookies
+
+
+def where(reply) -> str:
+    """Where a reply sends the browser, as a path of the page (its secret prefix left out)."""
+    return re.sub(r"^/s/[^/]+", "", reply.headers["location"])
+
+
 @pytest.fixture
 def page(client):
-    """A client that has opened the launch address: it holds the token's cookie."""
+    """A client that has opened the launch address: it holds the session's cookie."""
     opened = client.get(f"/?token={TOKEN}")
-    assert opened.status_code == 303 and opened.headers["location"] == "/"
-    return client
+    assert opened.status_code == 303 and re.fullmatch(r"/s/[\w-]{20,}/", opened.headers["location"])
+    return Page(client, opened.headers["location"].rstrip("/"))
 
 
 def upload(page, path, name=None):
     with open(path, "rb") as handle:
         reply = page.post("/upload", files={"file": (name or path.name, handle.read())}, headers=ORIGIN)
     assert reply.status_code == 303, reply.text
-    return reply.headers["location"]
+    return where(reply)
 
 
 def wait_for_run(page, run_url, timeout=60):
@@ -73,10 +99,11 @@ def test_without_the_token_everything_is_refused(client):
 def test_the_token_becomes_an_httponly_strict_cookie_and_leaves_the_address(client):
     opened = client.get(f"/?token={TOKEN}")
     cookie = opened.headers["set-cookie"]
+    base = opened.headers["location"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
-    assert opened.headers["location"] == "/"
-    home = client.get("/")
-    assert home.status_code == 200 and TOKEN not in home.text
+    assert f"Path={base}" in cookie and TOKEN not in cookie  # the cookie goes to the page's path only
+    home = client.get(base)
+    assert home.status_code == 200 and TOKEN not in home.text and TOKEN not in base
 
 
 def test_another_host_is_refused_even_with_the_token(page):
@@ -114,12 +141,12 @@ def test_the_sample_with_mistakes_fixed_in_place_planned_imported_and_downloaded
     assert page.get(f"{check_url}/report").status_code == 200
 
     upload_id = check_url.rsplit("/", 1)[1]
-    assert page.post(f"/target/{upload_id}", data={"where": "sandbox", "mode": "create"},
-                     headers=ORIGIN).headers["location"] == f"/plan/{upload_id}"
+    assert where(page.post(f"/target/{upload_id}", data={"where": "sandbox", "mode": "create"},
+                           headers=ORIGIN)) == f"/plan/{upload_id}"
     plan = page.get(f"/plan/{upload_id}").text
     assert "Plan: 6 to create" in plan and "12 invalid" in plan and "Nothing has been sent" in plan
     assert session.sandbox.store.all() == []  # nothing before Import
-    run_url = page.post(f"/import/{upload_id}", headers=ORIGIN).headers["location"]
+    run_url = where(page.post(f"/import/{upload_id}", headers=ORIGIN))
     status = wait_for_run(page, run_url)
     assert status["counts"] == {"created": 6} and status["done"] == status["total"] == 6
 
@@ -128,7 +155,7 @@ def test_the_sample_with_mistakes_fixed_in_place_planned_imported_and_downloaded
     assert "created: <strong>6</strong>" in results and "invalid: <strong>12</strong>" in results
     ids = set(re.findall(r"crs_[0-9a-f]+", results))
     assert ids == {c["id"] for c in session.sandbox.store.all()}
-    links = dict(re.findall(r'href="/run/[^"]+/file/([^"]+)">Download ([^<]+)</a>', results))
+    links = dict(re.findall(r'href="/s/[^"]+/run/[^"]+/file/([^"]+)">Download ([^<]+)</a>', results))
     assert links == {"results": "courses-with-mistakes.results.xlsx",
                      "failures": "courses-with-mistakes.failures.xlsx", "log": "courses-with-mistakes.log.jsonl"}
     workbook = tmp_path / "results.xlsx"
@@ -137,13 +164,13 @@ def test_the_sample_with_mistakes_fixed_in_place_planned_imported_and_downloaded
     assert statuses.count("created") == 6 and statuses.count("invalid") == 12
 
     # Fix the failures: the failures file comes back to the check page.
-    again = page.post(f"{run_url}/fix", headers=ORIGIN).headers["location"]
+    again = where(page.post(f"{run_url}/fix", headers=ORIGIN))
     assert again.startswith("/check/") and 'id="invalid-count">12<' in page.get(again).text
 
     # Undo this run: planned, asked, done.
     undo_plan = page.get(f"{run_url}/undo").text
     assert "archive 6 created courses" in undo_plan
-    undo_url = page.post(f"{run_url}/undo", headers=ORIGIN).headers["location"]
+    undo_url = where(page.post(f"{run_url}/undo", headers=ORIGIN))
     wait_for_run(page, undo_url)
     assert {c["publishedStatus"] for c in session.sandbox.store.all()} == {"archived"}
 
@@ -165,7 +192,7 @@ def test_a_foreign_export_through_the_mapping_screen(page, session, tmp_path):
             "source-courseType-3-0": "Self-paced", "target-courseType-3-0": "course",
             "source-courseType-3-1": "Live", "target-courseType-3-1": "webinar",
             "custom-4": "on", "custom-key-4": "price", "map_name": "catalogue"}
-    check_url = page.post(columns_url, data=form, headers=ORIGIN).headers["location"]
+    check_url = where(page.post(columns_url, data=form, headers=ORIGIN))
     shown = page.get(check_url).text
     assert 'id="valid-count">2<' in shown and 'id="invalid-count">0<' in shown
     saved = session.maps_dir / "catalogue.map.toml"
@@ -173,7 +200,7 @@ def test_a_foreign_export_through_the_mapping_screen(page, session, tmp_path):
     upload_id = check_url.rsplit("/", 1)[1]
     page.post(f"/target/{upload_id}", data={"where": "sandbox"}, headers=ORIGIN)
     assert "Plan: 2 to create" in page.get(f"/plan/{upload_id}").text
-    wait_for_run(page, page.post(f"/import/{upload_id}", headers=ORIGIN).headers["location"])
+    wait_for_run(page, where(page.post(f"/import/{upload_id}", headers=ORIGIN)))
     by_ext = {c["externalId"]: c for c in session.sandbox.store.all()}
     assert by_ext["102"]["courseType"] == "webinar" and by_ext["101"]["customFields"] == {"price": 20}
     assert "catalogue.map.toml" in page.get("/").text  # offered next time
@@ -202,7 +229,7 @@ def test_the_key_is_in_no_file_log_or_page(page, session, tmp_path):
                                                            "api_key": key}, headers=ORIGIN)
         assert chosen.status_code == 303
         pages = [page.get(f"/plan/{upload_id}").text]
-        run_url = page.post(f"/import/{upload_id}", headers=ORIGIN).headers["location"]
+        run_url = where(page.post(f"/import/{upload_id}", headers=ORIGIN))
         wait_for_run(page, run_url, timeout=120)
         pages += [page.get(run_url).text, page.get("/").text, page.get(f"/check/{upload_id}").text]
         assert len(platform.store.all()) == 5
@@ -222,7 +249,7 @@ def test_the_pages_import_on_the_content_api(page, session):
     plan = page.get(f"/plan/{upload_id}").text
     assert "Plan: 22 to create" in plan and "6 invalid" in plan
     assert "Speaking the content API" in plan and "Tags (G): not sent" in plan and "no kind for a webinar" in plan
-    run_url = page.post(f"/import/{upload_id}", headers=ORIGIN).headers["location"]
+    run_url = where(page.post(f"/import/{upload_id}", headers=ORIGIN))
     status = wait_for_run(page, run_url, timeout=120)
     assert status["counts"] == {"created": 22}
     assert len(session.sandbox.store.all()) == 22
