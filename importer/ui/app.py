@@ -87,7 +87,9 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         except (UploadRefused, ImporterError) as exc:
             for upload in opened:
                 session.drop_upload(upload)
-            return problem(str(exc), getattr(exc, "status", 400))
+            refused = problem(str(exc), getattr(exc, "status", 400))
+            refused.headers["Connection"] = "close"  # the rest of a refused body is not waited for
+            return refused
         if not opened or not received.size:
             for upload in opened:
                 session.drop_upload(upload)

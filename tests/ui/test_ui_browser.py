@@ -203,3 +203,45 @@ def test_without_the_token_the_browser_gets_nothing(server, browser):
     assert "token=" not in browser.current_url  # the token left the address bar
     cookies = browser.get_cookies()
     assert cookies and all(c["httpOnly"] and c.get("sameSite") == "Strict" for c in cookies)
+
+
+def test_another_local_server_is_sent_nothing_of_the_page_and_cannot_frame_it(server, browser):
+    """A person with the page open visits another local web server (a dev server, a hostile program):
+    it receives no cookie of the page, and a frame of the page stays empty."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from selenium.webdriver.common.by import By
+
+    browser.get(server)
+    wait(browser, lambda d: d.find_elements(By.ID, "file"), "the page")
+    page_url = browser.current_url
+    seen: list[dict] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            seen.append({"path": self.path, "cookie": self.headers.get("Cookie", "")})
+            body = f'<!doctype html><title>other</title><iframe id="framed" src="{page_url}"></iframe>'.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        browser.get(f"http://127.0.0.1:{other.server_address[1]}/anything")
+        wait(browser, lambda d: d.find_elements(By.ID, "framed"), "the other server's page")
+        browser.switch_to.frame(browser.find_element(By.ID, "framed"))
+        assert not browser.find_elements(By.ID, "file")  # the page refused to be framed
+        browser.switch_to.default_content()
+    finally:
+        other.shutdown()
+    assert seen and all("importer_session" not in request["cookie"] for request in seen), seen
+    browser.get(server)  # the launch address again: spent
+    assert "used once already" in browser.find_element(By.TAG_NAME, "body").text
+    browser.get(page_url)  # the page itself still opens in this browser
+    wait(browser, lambda d: d.find_elements(By.ID, "file"), "the page again")
