@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parsers(commands, _add_input_options)
     from .undo import add_undo_parser
     add_undo_parser(commands)
+    from .exporting import add_export_parser
+    add_export_parser(commands)
     from .page import add_ui_parser
     add_ui_parser(commands)
 
@@ -137,8 +139,11 @@ def _terminate_like_interrupt() -> None:
     def handler(signum, frame):
         raise KeyboardInterrupt
 
+    from ..core.system import termination_signals
+
     with contextlib.suppress(ValueError):  # not the main thread (a test calling main): leave it
-        signal.signal(signal.SIGTERM, handler)
+        for each in termination_signals():
+            signal.signal(each, handler)
 
 
 def cmd_validate(args) -> int:

@@ -27,16 +27,16 @@ def add_ui_parser(commands) -> None:
 
 
 def cmd_ui(args) -> int:
-    import os
     import socket
 
     import uvicorn
 
+    from ..core.system import keep_files_private
     from ..errors import ImporterError
     from ..ui.app import create_app
     from ..ui.session import Session
 
-    os.umask(0o077)  # every file and folder the page writes is the person's alone (a process the CLI owns)
+    keep_files_private()  # every file and folder the page writes is the person's alone
     try:
         sock = socket.create_server(("127.0.0.1", args.port))
     except OSError as exc:
@@ -76,9 +76,11 @@ def _forwarding_file(folder: Path, address: str) -> Path:
     import html
     import os
 
+    from ..core.system import no_follow_flag
+
     path = folder / f"ui-open-{os.getpid()}.html"
     path.unlink(missing_ok=True)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | no_follow_flag()
     with os.fdopen(os.open(path, flags, 0o600), "w", encoding="utf-8") as handle:
         quoted = html.escape(address, quote=True)
         handle.write(f'<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url={quoted}">'

@@ -395,7 +395,9 @@ def _stop_on_signals(stop: threading.Event):
                   file=sys.stderr)
         stop.set()
 
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    from ..core.system import stop_signals
+
+    previous = {s: signal.signal(s, handler) for s in stop_signals()}
     try:
         yield
     finally:

@@ -48,6 +48,7 @@ def add_sandbox_parser(commands) -> None:
 
 
 def run_sandbox(args) -> int:
+    from ..core.system import termination_signals
     from ..sandbox.server import Sandbox, SandboxConfig
 
     config = SandboxConfig(
@@ -56,7 +57,8 @@ def run_sandbox(args) -> int:
         drop_rate=args.drop_rate, seed=args.seed, custom_fields=args.custom_fields, data=args.data,
         api_key=os.environ.get("SANDBOX_API_KEY") or DEFAULT_API_KEY, api=args.api)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for each in termination_signals():
+        signal.signal(each, lambda *_: stop.set())
     try:
         sandbox = Sandbox(config).start()
     except OSError as exc:

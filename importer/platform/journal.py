@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.outcomes import CREATED, FAILED
+from ..core.system import lock_file, remove_while_locked, same_file
 from ..errors import JournalBusy, JournalUnusable
 
 SENDING = "sending"
@@ -94,32 +95,32 @@ class Journal:
             raise journal_error(self.path, exc) from None
 
     def _take_lock(self, owner: str) -> None:
-        try:
-            import fcntl
-        except ImportError:  # not a POSIX system: SQLite's own locking is the guard
-            return
         lock_path = self.path.with_name(self.path.name + ".lock")
-        try:
-            handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the journal's life
-        except OSError as exc:
-            raise JournalUnusable(self.path, f"its lock file cannot be opened ({exc.strerror})") from None
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
+        for _ in range(5):  # a finished run removes its lock file: the one locked must be the one there
+            try:
+                handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the journal's life
+            except OSError as exc:
+                raise JournalUnusable(self.path, f"its lock file cannot be opened ({exc.strerror})") from None
+            if not lock_file(handle):
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                handle.close()
+                raise JournalBusy(f"another run is using the journal {self.path} ({holder}); wait for it to end "
+                                  "and run again. Two runs at once could send the same course twice")
+            if same_file(handle, lock_path):
+                break
             handle.close()
-            raise JournalBusy(f"another run is using the journal {self.path} ({holder}); wait for it to end and "
-                              "run again. Two runs at once could send the same course twice") from None
         handle.seek(0)
-        handle.truncate()
+        handle.truncate()  # the lock is on a byte far past this text (core.system.lock_file)
         handle.write(f"process {os.getpid()}, started {_now()[:19].replace('T', ' ')} UTC"
                      + (f", {owner}" if owner else ""))
         handle.flush()
-        self._lock_file = handle
+        self._lock_file, self._lock_path = handle, lock_path
 
     def _release_lock(self) -> None:
+        """The lock file goes with the run: nothing is left naming a process that has ended."""
         if self._lock_file is not None:
+            remove_while_locked(self._lock_file, self._lock_path)
             self._lock_file.close()  # closing the file releases the lock
             self._lock_file = None
 

@@ -422,17 +422,16 @@ def private_folder(folder: Path) -> Path:
     """A folder of the state that is this user's alone: made with mode 0700 (on POSIX; on Windows a
     folder under the user's own profile is private already). A symbolic link, or a folder another
     user owns, is refused: its files could be read, or swapped, by someone else."""
-    import os
+    from ..core.system import foreign_owner, make_private
 
     if folder.is_symlink():
         raise ImporterError(f"{folder} is a symbolic link; the page keeps its files only in a real folder of "
                             "yours: choose another --state-dir")
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if hasattr(os, "getuid"):
-        if folder.stat().st_uid != os.getuid():
-            raise ImporterError(f"{folder} belongs to another user; the page keeps its files only in a folder of "
-                                "yours: choose another --state-dir")
-        folder.chmod(0o700)
+    if foreign_owner(folder):
+        raise ImporterError(f"{folder} belongs to another user; the page keeps its files only in a folder of "
+                            "yours: choose another --state-dir")
+    make_private(folder)
     return folder
 
 

@@ -39,3 +39,21 @@ def test_every_write_is_durable_before_the_next_request(tmp_path):
 
 def test_default_state_dir_sits_beside_the_input(tmp_path):
     assert default_state_dir(tmp_path / "c.xlsx") == tmp_path.resolve() / ".importer"
+
+
+def test_one_owner_at_a_time_and_no_lock_file_left_naming_an_ended_run(tmp_path):
+    import pytest
+
+    from importer.errors import JournalBusy
+
+    path = tmp_path / "journal.sqlite3"
+    lock = tmp_path / "journal.sqlite3.lock"
+    first = Journal(path, owner="the first run")
+    assert "the first run" in lock.read_text()
+    with pytest.raises(JournalBusy, match="the first run"):
+        Journal(path)
+    first.close()
+    assert not lock.exists()  # nothing left naming a process that has ended
+    second = Journal(path, owner="the second run")  # and the next run takes it at once
+    assert "the second run" in lock.read_text()
+    second.close()

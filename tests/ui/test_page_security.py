@@ -270,7 +270,8 @@ def test_the_state_folder_is_private_and_a_symlinked_one_is_refused(tmp_path):
     assert done.returncode == 2 and "symbolic link" in done.stderr and "Traceback" not in done.stderr
 
 
-@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="needs root to make a folder another user owns")
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0,
+                    reason="needs root to make a folder another user owns")
 def test_a_state_folder_another_user_owns_is_refused(tmp_path):
     foreign = tmp_path / "foreign"
     foreign.mkdir()
