@@ -31,17 +31,24 @@ ORIGIN = {"Origin": BASE}
 
 
 def client_for(state: Path):
+    """The page's session and a client that opened it: requests go under the page's secret path."""
     session = Session(state)
-    client = TestClient(create_app(session, token="t" * 40, port_of=lambda: PORT), base_url=BASE,
-                        follow_redirects=False)
-    client.get("/?token=" + "t" * 40)
+    app = create_app(session, token="t" * 40, port_of=lambda: PORT)
+    opened = TestClient(app, base_url=BASE, follow_redirects=False).get("/?token=" + "t" * 40)
+    client = TestClient(app, base_url=BASE + opened.headers["location"].rstrip("/"), follow_redirects=False,
+                        cookies=opened.cookies)
     return session, client
+
+
+def within(location: str) -> str:
+    """A redirect's location as a path under the client's base (the page's secret path left out)."""
+    return "/" + location.split("/", 3)[3]
 
 
 def upload_to_check(client, path: Path) -> tuple[float, str]:
     started = time.perf_counter()
     reply = client.post("/upload", files={"file": (path.name, path.read_bytes())}, headers=ORIGIN)
-    check = reply.headers["location"]
+    check = within(reply.headers["location"])
     page = client.get(check)
     assert page.status_code == 200 and "valid-count" in page.text
     return time.perf_counter() - started, check
@@ -94,7 +101,7 @@ def main() -> int:
         upload_id = check.rsplit("/", 1)[1]
         client.post(f"/target/{upload_id}", data={"where": "sandbox"}, headers=ORIGIN)
         client.get(f"/plan/{upload_id}")
-        run = client.post(f"/import/{upload_id}", headers=ORIGIN).headers["location"]
+        run = within(client.post(f"/import/{upload_id}", headers=ORIGIN).headers["location"])
         # Behind the import = the poll interval + the status request + rows the worker has finished
         # that the reply does not count yet. The course on the wire (created by the server, its
         # reply not yet back) is not behind: the import itself has not finished that row.

@@ -66,8 +66,9 @@ def main() -> int:
 
 
 def walk(driver, address: str, folder: Path) -> None:
-    driver.get(address)
+    driver.get(address)  # a launch address opens the page once; the page's own address is kept
     until(driver, lambda d: d.find_elements(By.ID, "file"))
+    home = driver.current_url
     shoot(driver, "1-file")
 
     export = folder / "lms_export.csv"
@@ -82,7 +83,7 @@ def walk(driver, address: str, folder: Path) -> None:
     Select(driver.find_element(By.ID, "column-courseType")).select_by_visible_text("format")
     shoot(driver, "2-columns")
 
-    driver.get(address.split("?", 1)[0])
+    driver.get(home)
     until(driver, lambda d: d.find_elements(By.ID, "file"))
     driver.find_element(By.ID, "file").send_keys(str(ROOT / "samples" / "courses-with-mistakes.xlsx"))
     driver.find_element(By.CSS_SELECTOR, "#upload-form button").click()

@@ -31,6 +31,7 @@ from .pipeline import (
     Target,
     apply,
     connect,
+    export,
     from_dataframe,
     from_records,
     plan,
@@ -39,8 +40,8 @@ from .pipeline import (
 )
 
 __all__ = ["BadKey", "FileUnusable", "ImporterError", "PlannedRun", "RunResult", "Sandbox", "Target",
-           "TargetError", "ValidationResult", "apply", "connect", "from_dataframe", "from_records", "plan", "read",
-           "validate", "validate_file"]
+           "TargetError", "ValidationResult", "apply", "connect", "export", "from_dataframe", "from_records", "plan",
+           "read", "validate", "validate_file"]
 
 
 def __getattr__(name: str):

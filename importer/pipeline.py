@@ -282,6 +282,23 @@ def apply(planned: PlannedRun, *, progress: bool | Callable[[RowOutcome], object
     return RunResult(report, planned.validation, planned.target.base_url, importer.settings.run_id)
 
 
+def export(target: Target, path=None, *, source: str | None = None, tag: str | None = None,
+           include_archived: bool = False):
+    """What the platform holds, as the template's rows: a DataFrame (needs pandas), one row per course,
+    the cells as the importer reads them back; written to `path` (.xlsx or .csv) too when given. An
+    existing `path` is replaced (the CLI asks for --force)."""
+    import tempfile
+
+    from .run.exporting import export_courses
+
+    pandas = pandas_module()
+    with tempfile.TemporaryDirectory(prefix="importer-export-") as scratch:
+        written = export_courses(target.importer, path or Path(scratch) / "export.csv", source=source, tag=tag,
+                                 include_archived=include_archived).path
+        sheet = read_sheet(written)
+        return pandas.DataFrame([cells for _, cells in sheet.rows], columns=sheet.headers)
+
+
 def _key_source(api_key, sandbox) -> str:
     if sandbox is not None:
         return "the sandbox's api_key"

@@ -69,6 +69,9 @@ ENUM_VALUES = {"courseType": COURSE_TYPES, "publishedStatus": PUBLISHED_STATUSES
 # input from a file the importer wrote (see `importer_columns`), so that those files can be
 # fed straight back in; in any other file they are ordinary columns.
 OUTPUT_COLUMNS = ("source_row", "status", "course_id", "course_slug", "error_code", "error_message")
+# Columns `importer export` writes beside the template's: what the platform says of each course, for
+# the person to read. Wherever they stand, a run reads them as information and never sends them.
+PLATFORM_COLUMNS = ("Platform course ID", "Last changed on the platform", "Platform note")
 
 
 def header_key(text: str) -> str:
@@ -95,19 +98,22 @@ for _alias, _name in _ALIASES.items():
     if _name:
         HEADER_ALIASES[header_key(_alias)] = _name
 OUTPUT_COLUMN_KEYS = frozenset(header_key(c) for c in OUTPUT_COLUMNS)
+PLATFORM_COLUMN_KEYS = frozenset(header_key(c) for c in PLATFORM_COLUMNS)
 
 
 def importer_columns(headers) -> set[int]:
     """The columns the importer itself wrote into a results, failures or plan file: its own
-    columns go last, from `source_row` on, which stands beside `status`, `error_code` or `action`.
+    columns go last, from `source_row` on, which stands beside `status`, `error_code` or `action`;
+    and `importer export`'s platform columns, wherever they stand.
     Only these are skipped on input; a `Status` or `course_id` column anywhere else (an export's
     own) is an ordinary column."""
     keys = [header_key(h) if h else "" for h in headers]
+    exported = {i for i, key in enumerate(keys) if key in PLATFORM_COLUMN_KEYS}  # `importer export`'s, anywhere
     if "sourcerow" not in keys:
-        return set()
+        return exported
     start = len(keys) - 1 - keys[::-1].index("sourcerow")
     ours = {i for i in range(start, len(keys)) if keys[i] in OUTPUT_COLUMN_KEYS | _PLAN_KEYS}
-    return ours if any(keys[i] in ("status", "errorcode", "action") for i in ours) else set()
+    return exported | (ours if any(keys[i] in ("status", "errorcode", "action") for i in ours) else set())
 
 
 _PLAN_KEYS = frozenset({"action", "message"})

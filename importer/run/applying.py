@@ -155,6 +155,10 @@ class Importer:
         self.lookup_supported = found.visible
         return found
 
+    def read(self, send) -> Reply:
+        """One read of the platform (`send`: a call of `self.api`), paced and retried like any request."""
+        return self._with_retries(send, row=None)
+
     def run(self, validation: ValidationResult) -> RunReport:
         """Create every valid row, with the journal as the only memory (no plan)."""
         return self.apply(validation, planning.make_plan(validation, Catalogue(visible=False)))
