@@ -21,14 +21,12 @@ header row, as the messages say them: the first record is row 2 (`df.iloc[row - 
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .check.validating import ValidationResult, validate_sheet
-from .core import fields
 from .core.frames import pandas_module
 from .core.outcomes import RowOutcome, RunReport
 from .errors import TargetError
@@ -49,16 +47,9 @@ def from_records(records: Iterable[Mapping], *, name: str = "<records>") -> Shee
     """Rows from dicts keyed by the sheet's headers (API names or labels, `customFields.<key>`;
     a `customFields` dict is spread into such columns). A list is already split: its items
     are the tags or authors, each whole (a comma inside one stays); NaN and None are empty cells."""
-    records = [_flatten(r) for r in records]
-    headers: list[str] = []
-    seen: set[str] = set()
-    for record in records:
-        for key in record:
-            if key not in seen:
-                seen.add(key)
-                headers.append(key)
-    rows = [(number, [_cell(record.get(h)) for h in headers]) for number, record in enumerate(records, start=2)]
-    return Sheet(Path(name), headers, [(n, c) for n, c in rows if any(v is not None for v in c)], "records")
+    from .read.records import sheet_from_records
+
+    return sheet_from_records(records, Path(name), "records")
 
 
 def from_dataframe(frame, *, name: str = "<DataFrame>") -> Sheet:
@@ -67,34 +58,6 @@ def from_dataframe(frame, *, name: str = "<DataFrame>") -> Sheet:
     are empty cells."""
     pandas_module()
     return from_records(frame.to_dict("records"), name=name)
-
-
-def _flatten(record: Mapping) -> dict:
-    flat = {}
-    for key, value in record.items():
-        if key == "customFields" and isinstance(value, Mapping):
-            flat.update({fields.CUSTOM_FIELD_PREFIX + str(k): v for k, v in value.items()})
-        else:
-            flat[str(key)] = value
-    return flat
-
-
-def _cell(value):
-    if value is None:
-        return None
-    if isinstance(value, (list, tuple)):  # already split: its items stay whole (see rules.Rule.items)
-        return tuple(str(v) for v in value if v is not None and str(v).strip()) or None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if type(value).__name__ in ("NAType", "NaTType"):
-        return None
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # a numpy scalar
-        value = value.item()
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value) if not isinstance(value, bool) else value
-    if isinstance(value, (str, int, float, bool)):
-        return value if not (isinstance(value, str) and value == "") else None
-    return str(value)
 
 
 def validate(source, *, custom_fields: list[str] | None = None, sheet: str | None = None,

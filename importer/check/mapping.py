@@ -1,4 +1,4 @@
-"""Stage 2a — map: a foreign export's columns become course fields, through a mapping file.
+r"""Stage 2a — map: a foreign export's columns become course fields, through a mapping file.
 
 A mapping is data a person reads and edits (TOML, one key per course field), kept beside the
 exports and reused on every run and sync:
@@ -10,7 +10,12 @@ exports and reused on every run and sync:
     slug = { column = "url", pattern = '/course/([^/?#]+)' }      # the first group, searched
     tags = { template = "{subject}; {level}" }                   # columns by header, in braces
     authors = { column = "instructors", split = " - " }          # the separator between names
+    authors = { column = "instructors", split_pattern = '\s+-\s+' }   # a pattern between names
     "customFields.code" = { column = "course_number", text = true }  # the text, never a number
+    externalId = { columns = ["idnumber", "shortname"] }           # the first of these not empty
+    slug = { column = "shortname", slugify = true }                # made a slug (and lowercased)
+    title = { column = "name", replace = { "&amp;" = "&" } }       # texts replaced, in order
+    "customFields.enrolled" = { column = "students", number = true }  # 480k, 124,980 -> numbers
 
 `apply_mapping(sheet, mapping)` turns the export's rows into the same cells a template sheet
 gives (one column per field, headed by its API name), before normalization: a mapped export
@@ -18,8 +23,9 @@ and a template sheet then take one road through `rules` and `validating`. What i
 export — its headers, letters and cells — is what every message, the error report and the
 failures file show, so that a person fixes the file they have.
 
-The rules of one field are applied in this order: `column` (or `template`) -> `pattern` ->
-`values`; `split` and `text` say how the result is read.
+The rules of one field are applied in this order: `column` (or `columns`, or `template`) ->
+`pattern` -> `replace` -> `lowercase` -> `slugify` -> `values` -> `number`; `split` (or
+`split_pattern`) and `text` say how the result is read.
 """
 
 from __future__ import annotations
@@ -37,8 +43,10 @@ from .normalizing import ColumnMap, KeptText, to_text
 MAP_SUFFIX = ".map.toml"
 NO_VALUE = object()  # a rule without `value`
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
-OPTIONS = ("column", "value", "values", "template", "pattern", "split", "text")
+OPTIONS = ("column", "columns", "value", "values", "template", "pattern", "replace", "lowercase", "slugify",
+           "number", "split", "split_pattern", "text")
 PATTERN_MISSED = "PATTERN_NOT_MATCHED"
+NOT_A_NUMBER = "NOT_A_NUMBER"  # `number = true` on a cell that reads as no number
 UNUSED_COLUMNS = "COLUMNS_NOT_IMPORTED"
 
 
@@ -52,11 +60,19 @@ class FieldRule:
     pattern: re.Pattern | None = None
     split: str | None = None
     text: bool = False
+    columns: tuple[str, ...] = ()  # the first of these whose cell is not empty
+    replace: tuple[tuple[str, str], ...] = ()
+    lowercase: bool = False
+    slugify: bool = False
+    number: bool = False
+    split_pattern: re.Pattern | None = None
 
     def headers(self) -> list[str]:
         """The export's headers this rule reads, in order."""
         if self.column is not None:
             return [self.column]
+        if self.columns:
+            return list(self.columns)
         if self.template is not None:
             return list(dict.fromkeys(_PLACEHOLDER.findall(self.template)))
         return []
@@ -67,6 +83,8 @@ class FieldRule:
             return f"the map's value {self.value!r}"
         if self.template is not None:
             return f"the map's template {self.template!r}"
+        if self.columns:
+            return f"the first of columns {', '.join(map(repr, self.columns))}"
         return f"column {self.column!r}"
 
 
@@ -158,10 +176,29 @@ def _rule(where, key: str, spec) -> FieldRule:
         hint = f" (did you mean {near[0]}?)" if near else ""
         raise MappingUnusable(where, f"{key}: {unknown[0]!r} is not an option{hint}; the options are "
                                      + ", ".join(OPTIONS))
-    sources = [k for k in ("column", "value", "template") if k in spec]
+    sources = [k for k in ("column", "columns", "value", "template") if k in spec]
     if len(sources) != 1:
-        raise MappingUnusable(where, f"{key}: give exactly one of column, value or template "
+        raise MappingUnusable(where, f"{key}: give exactly one of column, columns, value or template "
                                      f"({'none' if not sources else ' and '.join(sources)} given)")
+    if "columns" in spec and not (isinstance(spec["columns"], list) and spec["columns"] and
+                                  all(isinstance(c, str) and c for c in spec["columns"])):
+        raise MappingUnusable(where, f"{key}: columns is a list of headers, e.g. columns = [\"idnumber\", "
+                                     "\"shortname\"]")
+    replace = spec.get("replace", {})
+    if not isinstance(replace, dict) or not all(isinstance(v, str) for v in replace.values()):
+        raise MappingUnusable(where, f"{key}: replace is a table of texts, e.g. replace = {{ \"&amp;\" = \"&\" }}")
+    for option in ("lowercase", "slugify", "number"):
+        if option in spec and not isinstance(spec[option], bool):
+            raise MappingUnusable(where, f"{key}: {option} is true or false")
+    split_pattern = None
+    if "split_pattern" in spec:
+        try:
+            split_pattern = re.compile(spec["split_pattern"])
+        except (re.error, TypeError) as exc:
+            raise MappingUnusable(where, f"{key}: the split_pattern {spec['split_pattern']!r} is not a regular "
+                                         f"expression ({exc})") from None
+    if ("split" in spec or "split_pattern" in spec) and name not in ("authors", "tags"):
+        raise MappingUnusable(where, f"{key}: split and split_pattern apply to authors and tags only")
     for option in ("column", "template", "pattern", "split"):
         if option in spec and not (isinstance(spec[option], str) and spec[option]):
             raise MappingUnusable(where, f"{key}: {option} must be a text in quotes")
@@ -175,8 +212,6 @@ def _rule(where, key: str, spec) -> FieldRule:
     values = spec.get("values")
     if values is not None and not isinstance(values, dict):
         raise MappingUnusable(where, f"{key}: values must be a table, e.g. values = {{ \"True\" = false }}")
-    if "split" in spec and name not in ("authors", "tags"):
-        raise MappingUnusable(where, f"{key}: split applies to authors and tags only")
     if "text" in spec and not isinstance(spec["text"], bool):
         raise MappingUnusable(where, f"{key}: text is true or false")
     if "template" in spec and not _PLACEHOLDER.search(spec["template"]):
@@ -185,7 +220,10 @@ def _rule(where, key: str, spec) -> FieldRule:
     return FieldRule(name, column=spec.get("column"), value=spec.get("value", NO_VALUE),
                      values={_fold(k): v for k, v in values.items()} if values else None,
                      template=spec.get("template"), pattern=pattern, split=spec.get("split"),
-                     text=bool(spec.get("text", False)))
+                     text=bool(spec.get("text", False)), columns=tuple(spec.get("columns", ())),
+                     replace=tuple((str(k), v) for k, v in replace.items()), lowercase=spec.get("lowercase", False),
+                     slugify=spec.get("slugify", False), number=spec.get("number", False),
+                     split_pattern=split_pattern)
 
 
 def _fold(text) -> str:
@@ -267,7 +305,8 @@ def apply_mapping(headers: list[str], rows: list[tuple[int, list]], mapping: Map
         where[rule.field] = [find_header(headers, h, path, what) for h in rule.headers()]
     column_fields: list[str | None] = [None] * len(headers)
     for rule in mapping.rules:
-        plain = rule.column is not None and rule.pattern is None and rule.values is None and not rule.split
+        plain = rule.column is not None and rule.pattern is None and rule.values is None and not rule.split and \
+            not (rule.replace or rule.lowercase or rule.slugify or rule.number or rule.split_pattern)
         if plain and column_fields[where[rule.field][0]] is None:
             column_fields[where[rule.field][0]] = rule.field
     used = {i for found in where.values() for i in found}
@@ -281,8 +320,8 @@ def apply_mapping(headers: list[str], rows: list[tuple[int, list]], mapping: Map
         for rule, make in zip(mapping.rules, makers, strict=True):
             value, problem = make(cells)
             if problem:
-                mapped.issues.setdefault(position, []).append(warning(number, rule.field, problem[0], PATTERN_MISSED,
-                                                                      problem[1]))
+                code, shown, message = problem
+                mapped.issues.setdefault(position, []).append(warning(number, rule.field, shown, code, message))
             out.append(value)
         mapped.cells.append(out)
     return mapped
@@ -300,6 +339,9 @@ def _cell_maker(rule: FieldRule, where: list[int]):
         def raw(cells):
             return "".join(part if n % 2 == 0 else (_plain_text(cells[header_at[part]]) or "")
                            for n, part in enumerate(parts))
+    elif rule.columns:
+        def raw(cells):  # a fallback: the first of the columns whose cell is not empty
+            return next((cells[i] for i in where if _plain_text(cells[i]) is not None), None)
     else:
         index = where[0]
 
@@ -313,18 +355,49 @@ def _cell_maker(rule: FieldRule, where: list[int]):
             text = _plain_text(value) or ""
             hit = rule.pattern.search(text)
             if hit is None:
-                problem = (text, f"the map's pattern {rule.pattern.pattern!r} does not match {text[:80]!r}, so "
-                                 f"{rule.field} is left empty on this row")
+                problem = (PATTERN_MISSED, text, f"the map's pattern {rule.pattern.pattern!r} does not match "
+                                                 f"{text[:80]!r}, so {rule.field} is left empty on this row")
                 value = None
             else:
                 value = next((g for g in hit.groups() if g is not None), hit.group(0))
+        if value is not None and (rule.replace or rule.lowercase or rule.slugify):
+            text = _plain_text(value) or ""
+            for old, new in rule.replace:
+                text = text.replace(old, new)
+            if rule.lowercase:
+                text = text.lower()
+            if rule.slugify:
+                text = fields.slugify(text)
+            value = text or None
         if rule.values is not None and value is not None:
             key = _fold(_plain_text(value) or "")
             if key in rule.values:
                 value = rule.values[key]
+        if rule.number and value is not None and not isinstance(value, int | float):
+            read = read_number(_plain_text(value) or "")
+            if read is None:
+                text = _plain_text(value) or ""
+                problem = (NOT_A_NUMBER, text, f"the map reads {rule.field} as a number, and {text[:80]!r} is none: "
+                                               "it is sent as the text it is")
+            else:
+                value = read
         return _as_cell(value, rule), problem
 
     return make
+
+
+_NUMBER = re.compile(r"^([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s*([kKmM]?)\+?$")
+
+
+def read_number(text: str) -> int | float | None:
+    """A count as exports write it: `124,980` (thousands separated), `480k`, `1.2M`, `3,500+`."""
+    found = _NUMBER.match(text.strip())
+    if not found:
+        return None
+    sign, whole, fraction, suffix = found.groups()
+    value = float(f"{whole.replace(',', '')}.{fraction or 0}") * {"": 1, "k": 1_000, "m": 1_000_000}[suffix.lower()]
+    value = -value if sign == "-" else value
+    return int(value) if value.is_integer() else value
 
 
 def _plain_text(value) -> str | None:
@@ -345,9 +418,10 @@ def _as_cell(value, rule: FieldRule):
     """A value the map made, as a cell the field's rule reads like a template cell."""
     if value is None or value == "":
         return None
-    if rule.split and not isinstance(value, (list, tuple)):
+    if (rule.split or rule.split_pattern) and not isinstance(value, (list, tuple)):
         text = _plain_text(value) or ""
-        return tuple(item for item in (piece.strip() for piece in text.split(rule.split)) if item) or None
+        pieces = rule.split_pattern.split(text) if rule.split_pattern else text.split(rule.split)
+        return tuple(item for item in (piece.strip() for piece in pieces if piece) if item) or None
     if isinstance(value, list | tuple):
         return tuple(str(v) for v in value) or None
     if rule.text:

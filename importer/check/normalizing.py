@@ -139,14 +139,30 @@ def _enum_key(text: str) -> str:
     return re.sub(r"[\s\-]+", "_", text.strip().lower())
 
 
+def nearest_value(key: str, accepted: tuple[str, ...]) -> str | None:
+    """The accepted value a person most likely meant. A value that is a word of what was typed comes
+    first (`video_course` -> video, not course: the course's kind is the first word, the generic
+    word last), then one whose words were all typed (`e_learning`: none), then close spelling."""
+    words = [w for w in re.split(r"[_\W]+", key) if w]
+    named = [value for value in accepted if value in words]
+    if named:
+        return min(named, key=words.index)  # the first one named: `video course` is a video
+    for value in difflib.get_close_matches(key, accepted, n=1, cutoff=0.6):
+        # A typo (`corse`) is close all through; a loose likeness (`e_learning`, `learning_path`) only
+        # counts when every word of the value was typed.
+        if difflib.SequenceMatcher(None, key, value).ratio() >= 0.8 or set(value.split("_")) <= set(words):
+            return value
+    return None
+
+
 def normalize_enum(text: str, accepted: tuple[str, ...], label: str) -> str | Issue:
     """`Learning Path` -> `learning_path`, ` SCORM ` -> `scorm`: case, spaces and hyphens
     do not count. An unknown value lists the accepted ones and the nearest."""
     key = _enum_key(text)
     if key in accepted:
         return key
-    nearest = difflib.get_close_matches(key, accepted, n=1, cutoff=0.6)
-    hint = f" Did you mean '{nearest[0]}'?" if nearest else ""
+    nearest = nearest_value(key, accepted)
+    hint = f" Did you mean '{nearest}'?" if nearest else ""
     return invalid_value(text, f"Invalid {label} '{text}'. Accepted values: {', '.join(accepted)}.{hint}")
 
 

@@ -80,7 +80,15 @@ PLACEHOLDERS = frozenset({"-", "--", "---", "—", "–", "n/a", "na", "n.a.", "
 PLACEHOLDER_LENGTH = max(map(len, PLACEHOLDERS))
 
 
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+
+
 def _title(text):
+    if not text.isascii() and _ZERO_WIDTH.search(text):  # isascii first: most titles, no search at all
+        where = _ZERO_WIDTH.search(text).start()
+        return text, _problem(codes.ZERO_WIDTH, codes.WARNING, f"The title holds an invisible character (a "
+                              f"zero-width space or joiner) after '{text[:where][-30:]}': it is sent with it, and two "
+                              "titles that look the same would differ. Delete it if it came with a paste.", text)
     if "\n" in text or "\r" in text:  # wrapped with Alt+Enter: one title, on one line
         one_line = " ".join(part.strip() for part in text.splitlines() if part.strip())
         value, problems = _title(one_line)
@@ -125,11 +133,8 @@ def _description(text):
                           "(allowed: <p> <strong> <em> <ul> <li> <a>); that markup will be lost.", text)
 
 
-def _list(splitter):
-    def rule(text):
-        return splitter(text) or None, OK
-
-    return rule
+_AND = re.compile(r"\s+(?:and|&|und|et|y)\s+", re.I)
+_HASHTAGS = re.compile(r"^#\w[\w-]*(?:\s+#\w[\w-]*)+$")
 
 
 def _authors(text):
@@ -138,7 +143,21 @@ def _authors(text):
         return names, _problem(codes.AUTHORS_WITH_COMMA, codes.WARNING, f"Read as one author, '{names[0]}': a comma "
                                "stays inside a name ('Smith, Jane'). If these are several people, separate them with "
                                "semicolons: 'Jane Smith; John Doe'.", text)
+    if len(names) == 1 and _AND.search(text) and all(len(p.split()) >= 2 for p in _AND.split(text)):
+        return names, _problem(codes.NOT_SPLIT, codes.WARNING, f"Read as one author, '{names[0]}'. If these are "
+                               "several people, separate them with semicolons: "
+                               f"'{'; '.join(p.strip() for p in _AND.split(text))}'.", text)
     return names or None, OK
+
+
+def _tags(text):
+    tags = split_tags(text)
+    if len(tags) == 1 and (" / " in text or _HASHTAGS.match(text)):
+        parts = [p.strip().lstrip("#") for p in re.split(r"\s+/\s+|\s+(?=#)", text) if p.strip()]
+        return tags, _problem(codes.NOT_SPLIT, codes.WARNING, f"Read as one tag, '{tags[0]}': tags are separated by "
+                              f"commas, semicolons or line breaks. If these are several tags, write "
+                              f"'{', '.join(parts)}'.", text)
+    return tags or None, OK
 
 
 def _kept_items(items: tuple):
@@ -146,7 +165,15 @@ def _kept_items(items: tuple):
     return unique_items(items) or None, OK
 
 
+_SCIENTIFIC = re.compile(r"^-?\d(?:[.,]\d+)?[eE][+-]?\d+$")  # 1.23457E+11: what Excel shows a long number as
+
+
 def _external_id(text):
+    if _SCIENTIFIC.match(text):
+        return text, _problem(codes.ID_IN_SCIENTIFIC_NOTATION, codes.WARNING, f"This id reads {text!r}: Excel "
+                              "showed a long number in scientific notation and saved it so, and its digits are gone. "
+                              f"It is sent as the text {text!r}; take the id from your source system (format the "
+                              "column as Text before pasting it).", text)
     digits = sum(c.isdigit() for c in text) if len(text) > EXCEL_DIGITS else 0
     if digits <= EXCEL_DIGITS:
         return text, OK
@@ -230,7 +257,7 @@ RULES: dict[str, Rule] = {
     "description": Rule(_description, distinct_values=True),
     "publishedStatus": Rule(_enum("publishedStatus")),
     "authors": Rule(_authors, items=_kept_items),
-    "tags": Rule(_list(split_tags), items=_kept_items),
+    "tags": Rule(_tags, items=_kept_items),
     "externalId": Rule(_external_id, _id_stored_as_number(_external_id), distinct_values=True),
     "isFree": Rule(_yes_no, _yes_no),
     "source": Rule(_as_is),

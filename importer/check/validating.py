@@ -9,6 +9,7 @@ CLI's `validate` and `run` both use.
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,6 +223,8 @@ def _normalize_rows(sheet: Sheet, columns: ColumnMap, *, mapped: bool = False) -
                 CSV_DECIMAL_COMMA_CUSTOM_FIELD if sheet.delimiter == ";" else CSV_CUSTOM_FIELD
             custom[key] = run_rule(rule, by_column[index], numbers, name, found, all_text=all_text,
                                    invisible_marks=sheet.invisible_marks)
+            if sheet.format == "csv":
+                _flag_mixed_types(custom[key], numbers, name, found)
     _flag_missing(standard, numbers, found)
     same_as = _flag_duplicates(standard, custom, numbers, found)
     if sheet.problems:
@@ -233,6 +236,25 @@ def _normalize_rows(sheet: Sheet, columns: ColumnMap, *, mapped: bool = False) -
     for index, first in same_as.items():
         rows[index].same_as = first
     return rows
+
+
+_NUMBER_LIKE = re.compile(r"^-?\d+(?:[.,]\d+)?$")
+
+
+def _flag_mixed_types(values: list, numbers: list[int], name: str, found: dict) -> None:
+    """A CSV column of custom field values where some read as numbers and others, number-like, stay
+    text (`1.10`, which would not read back the same as a number): one column, two types on the
+    platform. Each text one is warned, saying what is sent."""
+    if not any(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return
+    for index, value in enumerate(values):
+        if isinstance(value, str) and _NUMBER_LIKE.match(value) and \
+                not any(i.column == name for i in found.get(index, ())):  # said already (an ambiguous number)
+            found.setdefault(index, []).append(warning(
+                numbers[index], name, value, codes.MIXED_TYPES,
+                f"sent as the text '{value}' while other cells of this column are sent as numbers (a number would "
+                f"not keep it as written); the platform gets two types in one field. Make the column all text or "
+                f"all numbers as the platform expects"))
 
 
 def _add_file_problems(sheet: Sheet, columns: ColumnMap, numbers: list[int], found: dict) -> None:

@@ -93,14 +93,23 @@ def _add_input_options(command) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
+    if not argv:  # a bare `importer`: what it does and its commands, not a usage error
+        parser.print_help()
+        return EXIT_OK
     mistyped = _mistyped_command(parser, argv)
     if mistyped:
         print(f"Error: {mistyped}", file=sys.stderr)
         return EXIT_UNUSABLE
-    args = parser.parse_args(argv)
+    # `--debug` is the whole program's: taken wherever it stands (`importer run x.csv --debug` too).
+    debug = "--debug" in argv
+    args = parser.parse_args([a for a in argv if a != "--debug"])
+    args.debug = debug
     _terminate_like_interrupt()
     try:
         return args.handler(args)
+    except BrokenPipeError:  # `importer validate x.csv | head -1`: the reader has all it wanted
+        _quiet_stdout()
+        return EXIT_OK
     except Declined as exc:  # the user said no: not an error
         print(shown(exc, 1000))
         return exc.exit_code
@@ -118,6 +127,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: unexpected failure: {type(exc).__name__}: {shown(exc)} "
               "(run again with --debug for details)", file=sys.stderr)
         return EXIT_UNUSABLE
+
+
+def _quiet_stdout() -> None:
+    """Standard output's reader has gone: what is still buffered goes nowhere, and no error is printed
+    about it at exit (Python's own advice for a pipe closed early)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _mistyped_command(parser, argv: list[str]) -> str | None:

@@ -30,6 +30,10 @@ UNKNOWN_CUSTOM_FIELD = "UNKNOWN_CUSTOM_FIELD"
 HTML_STRIPPED = "HTML_STRIPPED"
 ID_STORED_AS_NUMBER = "ID_STORED_AS_NUMBER"
 ID_TOO_LONG_FOR_EXCEL = "ID_TOO_LONG_FOR_EXCEL"
+ID_IN_SCIENTIFIC_NOTATION = "ID_IN_SCIENTIFIC_NOTATION"  # `1.23457E+11`: Excel already lost its digits
+MIXED_TYPES = "MIXED_TYPES"  # a CSV custom field column sent as numbers and as number-like text
+ZERO_WIDTH = "ZERO_WIDTH"  # an invisible character inside a title
+NOT_SPLIT = "NOT_SPLIT"  # `a / b / c`, `#sales #crm`, `Jane Smith and John Doe`: read as one item
 # Warnings: what the file holds differs from what the person saw (see `excel_view` too).
 PLACEHOLDER = "PLACEHOLDER"
 AMBIGUOUS_NUMBER = "AMBIGUOUS_NUMBER"

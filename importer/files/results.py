@@ -52,14 +52,37 @@ class OutputPaths:
         return self.results.with_name(f"{self.results.stem}.log.jsonl")
 
     def release(self) -> None:
-        """Remove the claimed files this run left empty (no failures, or a run that never started)."""
-        for path in self.claimed:
+        """Remove the claimed files this run left empty (no failures, or a run that never started), and
+        the run log of a run refused before it wrote anything (a bad key, a "no"): no results, nothing
+        sent, nothing to keep. A log that records a write always stays."""
+        unwritten = [path for path in self.claimed if _empty(path)]
+        for path in unwritten:
             try:
-                if path.stat().st_size == 0:
-                    path.unlink()
+                path.unlink()
+            except OSError:
+                pass
+        if self.results in unwritten and not _records_a_write(self.log):
+            try:
+                self.log.unlink()
             except OSError:
                 pass
         self.claimed = []
+
+
+def _empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False
+
+
+def _records_a_write(log: Path) -> bool:
+    """Whether a run log holds a POST or PUT (whatever its answer): such a log is the run's trail."""
+    try:
+        with log.open(encoding="utf-8") as handle:
+            return any('"method": "POST"' in line or '"method": "PUT"' in line for line in handle)
+    except OSError:
+        return False
 
 
 def choose_output_paths(input_path, results: str | None, failures: str | None) -> OutputPaths:

@@ -31,6 +31,7 @@ HIDDEN_ROW = "HIDDEN_ROW"
 LINKED_CELL = "LINKED_CELL"
 EXCEL_DATE = "EXCEL_DATE"
 PERCENT_FORMAT = "PERCENT_FORMAT"
+PADDED_NUMBER = "PADDED_NUMBER"  # 42 with the format 00000, shown as 00042: sent as shown
 
 
 class ExcelDate(str):
@@ -127,6 +128,19 @@ def sheet_problems(sheet, facts, problem) -> list:
                                  f"Excel shows this as {value * 100:g}% (a percent format); it is sent as the "
                                  f"number {value}. Type {value * 100:g} in a column not formatted as percent if "
                                  "that is what was meant", "warning"))
+    for (number, index), digits in sorted(facts.padded_cells.items()):
+        cells = by_number.get(number)
+        if cells is None or number == 1 or index >= width:
+            continue
+        value = cells[index]
+        if isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer():
+            shown = str(int(value)).zfill(digits) if value >= 0 else str(int(value))
+            if shown != str(int(value)):
+                cells[index] = shown
+                found.append(problem(number, index, shown, PADDED_NUMBER,
+                                     f"Excel shows this as {shown}: the number {int(value)} with the number format "
+                                     f"{'0' * digits}. It is sent as shown, '{shown}'; format the column as Text and "
+                                     "type the id with its zeros to make that plain", "warning"))
     sheet.rows.sort(key=lambda r: r[0])
     return found
 

@@ -30,6 +30,8 @@ from .excel_view import date_problems, excel_date, excel_number
 INVISIBLE = "\u200b\ufeff"  # zero-width space and a BOM inside the text: trimmed like spaces
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+from .records import JSON_SUFFIXES, read_json  # noqa: E402  (records imports nothing of this module at load)
+
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 PREFERRED_SHEET = "Courses"
 # Our CSV writer puts an apostrophe before text that Excel would run as a formula
@@ -88,6 +90,11 @@ def read_sheet(path, sheet: str | None = None) -> Sheet:
     except OSError as exc:
         raise FileUnusable(path, f"cannot be opened ({exc.strerror})") from exc
     suffix = path.suffix.lower()
+    if suffix in JSON_SUFFIXES or (suffix in CSV_SUFFIXES | {""} and head.lstrip()[:1] in (b"[", b"{")):
+        # A CMS's JSON export (named .json, or a .txt that starts like JSON): read as records, not as a CSV
+        if sheet:
+            raise FileUnusable(path, "--sheet only applies to Excel workbooks, and this is a JSON file")
+        return read_json(path)
     is_zip = head.startswith(b"PK\x03\x04")
     is_ole = head.startswith(b"\xd0\xcf\x11\xe0")  # legacy .xls
     if suffix in EXCEL_SUFFIXES or is_zip or is_ole:
@@ -472,6 +479,10 @@ def _read_workbook(path: Path, sheet: str | None) -> Sheet:
                                      "being copied or saved?); open it in Excel and save it again")
         raise FileUnusable(path, "is not a readable Excel workbook: its content is some other kind of file; "
                                  "save the sheet from Excel as .xlsx")
+    other = xlsx_guard.not_a_workbook(path) if zipped else None
+    if other:
+        raise FileUnusable(path, f"is {other}, not an Excel workbook (its name ends in {path.suffix}, but that is "
+                                 "all): open the course sheet in Excel and save it as .xlsx, or give the right file")
     entries = xlsx_guard.list_sheets(path) if zipped else []
     try:
         workbook = CalamineWorkbook.from_path(str(path))

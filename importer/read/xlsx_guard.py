@@ -43,7 +43,7 @@ _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
 # A cell with a formula: its attributes, the formula (or a shared one's empty tag) and its value, if any.
 _FORMULA_CELL = re.compile(rb'<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)\s*'
-                           rb'(?:<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>|<(?:\w+:)?v/>)?', re.S)
+                           rb'(<(?:\w+:)?v>[^<]*</(?:\w+:)?v>|<(?:\w+:)?v/>)?', re.S)
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
 _HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\bhidden="(?:1|true)"[^>]*>')
 _HYPERLINK = re.compile(rb"<(?:\w+:)?hyperlink\b[^>]*>")
@@ -72,7 +72,9 @@ class SheetFacts:
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # first row, first col, last row, last col
     hidden_rows: set[int] = field(default_factory=set)
     links: dict[tuple[int, int], str] = field(default_factory=dict)  # -> the link's target
+    formula_links: dict[tuple[int, int], str] = field(default_factory=dict)  # =HYPERLINK(url, text) -> url
     percent_cells: set[tuple[int, int]] = field(default_factory=set)  # shown as 50% while holding 0.5
+    padded_cells: dict[tuple[int, int], int] = field(default_factory=dict)  # 42 shown as 00042 -> 5 digits
 
 
 def list_sheets(path: Path) -> list[SheetEntry]:
@@ -95,10 +97,12 @@ def inspect_sheet(path: Path, entry: SheetEntry) -> SheetFacts:
         except KeyError:
             return facts  # the reader will say what is wrong with it
         recalculated = bool(_FULL_CALC.search(_read_small(path, archive, "xl/workbook.xml") or b""))
-        percent = _percent_styles(_read_small(path, archive, "xl/styles.xml") or b"")
-        _scan_sheet(path, archive, info, entry.name, facts, recalculated, percent)
+        styles = _read_small(path, archive, "xl/styles.xml") or b""
+        _scan_sheet(path, archive, info, entry.name, facts, recalculated, _percent_styles(styles),
+                    _padded_styles(styles))
         if facts.links:
             facts.links = _link_targets(path, archive, entry.part, facts.links)
+        facts.links.update(facts.formula_links)  # a link made by =HYPERLINK shows its text the same way
     return facts
 
 
@@ -111,6 +115,33 @@ def _link_targets(path: Path, archive: zipfile.ZipFile, part: str, links: dict) 
         attributes = dict(_ATTRIBUTE.findall(tag))
         targets[attributes.get(b"Id", b"")] = _unescape_xml(attributes.get(b"Target", b"").decode("utf-8", "replace"))
     return {cell: targets.get(rel.encode(), "") if not rel.startswith("#") else rel for cell, rel in links.items()}
+
+
+# What a file is when it is a zip but not a workbook: the parts that say so.
+_OTHER_KINDS = (("word/document.xml", "a Word document"), ("ppt/presentation.xml", "a PowerPoint presentation"),
+                ("visio/document.xml", "a Visio drawing"))
+
+
+def not_a_workbook(path: Path) -> str | None:
+    """What a zip file is instead of an Excel workbook (a Word document renamed .xlsx, an OpenDocument
+    file, any other zip), in words; None when it holds a workbook."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "xl/workbook.xml" in names or any(n.endswith("/workbook.xml") for n in names):
+                return None
+            for part, kind in _OTHER_KINDS:
+                if part in names:
+                    return kind
+            if "mimetype" in names:
+                kind = archive.read("mimetype")[:100].decode("ascii", "replace")
+                if "opendocument.spreadsheet" in kind:
+                    return "an OpenDocument spreadsheet (LibreOffice's .ods)"
+                if "opendocument" in kind:
+                    return "an OpenDocument file (LibreOffice)"
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError):
+        return None  # damaged: said by the reader as it is
+    return "a zip archive with no workbook in it"
 
 
 def _open(path: Path) -> zipfile.ZipFile:
@@ -190,8 +221,24 @@ def _percent_styles(styles: bytes) -> set[bytes]:
     return found
 
 
+def _padded_styles(styles: bytes) -> dict[bytes, int]:
+    """The cell styles whose number format pads a whole number with zeros (`00000`: 42 shows as
+    00042), and to how many digits."""
+    codes = {match.group(1): _unescape_xml(match.group(2).decode("utf-8", "replace"))
+             for match in _NUM_FMT.finditer(styles)}
+    cell_xfs = _CELL_XFS.search(styles)
+    found = {}
+    if cell_xfs:
+        for index, xf in enumerate(_XF.findall(cell_xfs.group(1))):
+            code = codes.get(dict(_ATTRIBUTE.findall(xf)).get(b"numFmtId", b"0"), "")
+            if re.fullmatch(r"0{2,}", code):
+                found[str(index).encode()] = len(code)
+    return found
+
+
 def _scan_sheet(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, facts: SheetFacts,
-                recalculated: bool = False, percent: set[bytes] = frozenset()) -> None:
+                recalculated: bool = False, percent: set[bytes] = frozenset(),
+                padded: dict[bytes, int] | None = None) -> None:
     rows = columns = 0
     errors = facts.error_cells
     seen = 0
@@ -219,7 +266,7 @@ def _scan_sheet(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, nam
                 if b't="e"' in data:
                     _collect_errors(data, errors)
                 if b"<f" in data or b":f" in data:
-                    _collect_formulas(data, facts.uncalculated, recalculated)
+                    _collect_formulas(data, facts.uncalculated, recalculated, facts.formula_links)
                 if b"hidden=" in data:
                     facts.hidden_rows.update(int(r) for r in _ROW_REF.findall(b"".join(_HIDDEN_ROW.findall(data))))
                 if b"mergeCell " in data:
@@ -227,10 +274,12 @@ def _scan_sheet(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, nam
                                      for c1, r1, c2, r2 in _MERGE.findall(data)]
                 if b"hyperlink " in data:
                     _collect_links(data, facts.links)
-                if percent:
-                    facts.percent_cells.update((int(row), column_number(letters) - 1)
-                                               for letters, row, style in _STYLED_CELL.findall(data)
-                                               if style in percent)
+                if percent or padded:
+                    for letters, row, style in _STYLED_CELL.findall(data):
+                        if style in percent:
+                            facts.percent_cells.add((int(row), column_number(letters) - 1))
+                        elif padded and style in padded:
+                            facts.padded_cells[(int(row), column_number(letters) - 1)] = padded[style]
                 # A tag cut in two by the chunk boundary is seen whole in the next round (the
                 # collections above are keyed by cell, so a tag seen twice counts once).
                 tail = data[-256:]
@@ -244,11 +293,23 @@ def _scan_sheet(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, nam
     facts.merged = sorted(set(facts.merged))
 
 
-def _collect_formulas(data: bytes, found: dict, recalculated: bool) -> None:
+_HYPERLINK_FORMULA = re.compile(r'^\s*HYPERLINK\(\s*(?:"((?:[^"]|"")*)"|([^,)]*))', re.I)
+
+
+def _collect_formulas(data: bytes, found: dict, recalculated: bool, links: dict) -> None:
     """Formulas with no value in the file: a script wrote them (openpyxl, pandas) and no
     spreadsheet program has computed them yet. A workbook that asks to be recalculated on
-    opening holds placeholders (XlsxWriter writes 0), not what Excel will show."""
+    opening holds placeholders (XlsxWriter writes 0), not what Excel will show. And formulas
+    that make a link (`=HYPERLINK(url, "Open")`): the cell shows, and sends, only the text."""
     for attributes, formula, value in _FORMULA_CELL.findall(data):
+        if formula and b"HYPERLINK" in formula.upper():
+            link = _HYPERLINK_FORMULA.match(_unescape_xml(formula.decode("utf-8", "replace")))
+            ref = _REF.search(attributes)
+            if link and ref:
+                target = link.group(1).replace('""', '"') if link.group(1) is not None else f"={link.group(2)}"
+                links[(int(ref.group(2)), column_number(ref.group(1)) - 1)] = target
+        # A value element, even an empty one (`<v></v>`: the formula's value is empty text, as
+        # LibreOffice saves `=IF(…,"")`), means the formula was calculated.
         if value and not recalculated:
             continue
         ref = _REF.search(attributes)

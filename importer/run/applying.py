@@ -198,8 +198,13 @@ class Importer:
         reason = "the run was interrupted before this row" if report.interrupted else \
             f"the run stopped before this row: {report.stop_reason}"
         for action in plan.actions:
-            outcomes.setdefault(action.row, RowOutcome(action.row, NOT_ATTEMPTED, action.course_id,
-                                                       error_code="NOT_ATTEMPTED", error_message=reason))
+            if action.row in outcomes:
+                continue
+            if action.kind in planning.WRITES:  # not reached: a re-run sends it
+                outcomes[action.row] = RowOutcome(action.row, NOT_ATTEMPTED, action.course_id,
+                                                  error_code="NOT_ATTEMPTED", error_message=reason)
+            else:  # an invalid row, a conflict…: what it is whenever the run stopped (no request made)
+                outcomes[action.row] = self.apply_action(by_row[action.row], action, trust_server=plan.visible)
         report.outcomes = [outcomes[r.row] for r in validation.rows]
         for result in validation.skipped_rows:  # a skipped row's course is its twin's
             twin, outcome = outcomes.get(result.same_as), outcomes[result.row]

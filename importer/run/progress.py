@@ -120,8 +120,10 @@ class PlainProgress(BarProgress):
         self.counts["retried"] += 1
 
     def _postfix(self) -> str:
+        """Each status seen so far under its own name (a sync's updates, an undo's restores), and retries."""
         c = self.counts
-        return f"created {c['created']} exists {c['exists']} failed {c['failed']} retried {c['retried']}"
+        seen = [status for status in c if status != "retried" and c[status]]
+        return " ".join([f"{status} {c[status]}" for status in seen] + [f"retried {c['retried']}"])
 
     def note(self, message: str) -> None:
         print(f"Note: {shown(message, 500)}", file=self.stream, flush=True)

@@ -125,13 +125,13 @@ class Session:
         """(an `Upload`, its file open to write): the file goes into the state folder under a name of
         ours (the person's name is kept for display only: nothing outside the folder can be reached
         through it). It counts once `keep_upload` is called; `drop_upload` removes it."""
-        from ..read.reading import CSV_SUFFIXES, EXCEL_SUFFIXES
+        from ..read.reading import CSV_SUFFIXES, EXCEL_SUFFIXES, JSON_SUFFIXES
         from .receiving import safe_name
 
         shown = safe_name(name)
         suffix = Path(shown).suffix.lower()
-        if suffix not in CSV_SUFFIXES | EXCEL_SUFFIXES:
-            raise ImporterError(f"{shown}: not a spreadsheet this importer reads; give an .xlsx or a .csv file")
+        if suffix not in CSV_SUFFIXES | EXCEL_SUFFIXES | JSON_SUFFIXES:
+            raise ImporterError(f"{shown}: not a file this importer reads; give an .xlsx, a .csv or a .json export")
         remove_old_uploads(self.uploads_dir)
         upload_id = secrets.token_hex(8)
         folder = self.uploads_dir / upload_id

@@ -109,10 +109,10 @@ def test_text_true_shows_a_workbook_number_as_excel_general_does(tmp_path):
     ({"titel": "course_title"}, ["'titel' is not a course field", "did you mean title"]),
     ({"course_type": {"value": "course"}}, ["'course_type' is not a course field", "courseType"]),
     ({"externalId": "course id number"}, ["no column headed 'course id number'", "course_id"]),
-    ({"externalId": {"column": "course_id", "value": "x"}}, ["exactly one of column, value or template"]),
+    ({"externalId": {"column": "course_id", "value": "x"}}, ["exactly one of column, columns, value or template"]),
     ({"externalId": {"colum": "course_id"}}, ["'colum' is not an option", "did you mean column"]),
     ({"slug": {"column": "url", "pattern": "(["}}, ["is not a regular expression"]),
-    ({"source": {"column": "url", "split": ","}}, ["split applies to authors and tags only"]),
+    ({"source": {"column": "url", "split": ","}}, ["split and split_pattern apply to authors and tags only"]),
     ({"tags": {"template": "no braces"}}, ["names no column"]),
 ])
 def test_a_wrong_map_stops_naming_the_key(tmp_path, fields, words):
@@ -224,3 +224,30 @@ def test_without_a_map_a_foreign_export_gets_one_line_with_the_way_forward(tmp_p
         validate_file(source)
     text = str(caught.value)
     assert "'course_title' looks like Title" in text and "importer map" in text
+
+
+def test_the_map_says_what_real_exports_need(tmp_path):
+    """A fallback of columns, a slug made from a short name, text replaced, counts written as 480k or
+    124,980, and authors joined by ' - ' whose own names have hyphens (edX's instructors column)."""
+    from importer.check.validating import validate_file
+
+    path = tmp_path / "export.csv"
+    path.write_text("shortname,idnumber,fullname,students,instructors\n"
+                    "Intro Python 101,,Intro &amp; Python,480k,Anne-Marie Smith - John Doe\n"
+                    "DS-2,DS2-ID,Data Science,\"124,980\",Mary Jones\n"
+                    "X,,Broken count,lots,\n", encoding="utf-8")
+    mapping = {"fields": {"title": {"column": "fullname", "replace": {"&amp;": "&"}},
+                          "courseType": {"value": "course"},
+                          "externalId": {"columns": ["idnumber", "shortname"]},
+                          "slug": {"column": "shortname", "slugify": True},
+                          "customFields.students": {"column": "students", "number": True},
+                          "authors": {"column": "instructors", "split_pattern": r"\s+-\s+"}}}
+    rows = validate_file(path, mapping=mapping).rows
+    first, second, third = (r.payload for r in rows)
+    assert first["title"] == "Intro & Python" and first["externalId"] == "Intro Python 101"
+    assert first["slug"] == "intro-python-101" and second["slug"] == "ds-2"
+    assert second["externalId"] == "DS2-ID"
+    assert first["customFields"]["students"] == 480000 and second["customFields"]["students"] == 124980
+    assert first["authors"] == ["Anne-Marie Smith", "John Doe"] and second["authors"] == ["Mary Jones"]
+    assert third["customFields"]["students"] == "lots"
+    assert [i.code for i in rows[2].issues if i.column == "customFields.students"] == ["NOT_A_NUMBER"]

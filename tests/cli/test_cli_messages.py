@@ -89,3 +89,39 @@ def test_a_server_allowing_more_than_the_rate_limit_is_said_once_at_the_end(tmp_
     assert done.returncode == 0, done.stdout + done.stderr
     notes = [line for line in done.stdout.splitlines() if line.startswith("Note: the server's headers allowed")]
     assert len(notes) == 1 and "more than --rate-limit 240" in notes[0] and "--rate-limit 5" in notes[0]
+
+
+def test_a_bare_importer_prints_the_help_and_debug_is_taken_after_the_command(tmp_path):
+    bare = run_cli()
+    assert bare.returncode == 0 and "COMMAND" in bare.stdout and "validate" in bare.stdout and not bare.stderr
+    source = tmp_path / "c.csv"
+    source.write_text("Title,Course Type\nA,course\n", encoding="utf-8")
+    late = run_cli("validate", source, "--debug")
+    assert late.returncode == 0 and "valid:    1" in late.stdout, late.stderr
+
+
+def test_a_pipe_closed_early_ends_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    source = tmp_path / "bad.csv"
+    source.write_text("Title,Course Type\n" + "".join(f"T{i},quiz\n" for i in range(20000)), encoding="utf-8")
+    command = f'"{sys.executable}" -m importer validate "{source}" | head -1'
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=120)
+    assert done.stdout.startswith("Read 20000 rows") and "BrokenPipe" not in done.stderr and not done.stderr
+
+
+def test_invalid_rows_stay_invalid_whenever_the_run_stops(tmp_path):
+    import importer
+    from importer.sandbox import Sandbox
+
+    rows = [["Course 1", "course"], ["Broken", "quiz"], ["Course 2", "video"], ["Also broken", ""]]
+    source = tmp_path / "c.csv"
+    source.write_text("Title,Course Type\n" + "".join(f"{t},{c}\n" for t, c in rows), encoding="utf-8")
+    with Sandbox() as sandbox, importer.connect(sandbox=sandbox, state_dir=tmp_path / "state") as target:
+        planned = importer.plan(importer.validate(source), target)
+        target.importer.stop.set()  # stopped before the first write
+        result = importer.apply(planned)
+    statuses = [(o.row, o.status) for o in result.outcomes]
+    assert statuses == [(2, "not_attempted"), (3, "invalid"), (4, "not_attempted"), (5, "invalid")]
+    assert "Course Type" in result.outcomes[1].error_message and "Course Type" in result.outcomes[3].error_message

@@ -204,6 +204,7 @@ def test_a_wrong_key_stops_before_any_row_and_is_never_written(tmp_path, sandbox
     assert "check the TI_API_KEY environment variable" in done.stderr
     assert sandbox.stats()["byMethod"].get("POST", 0) == 0
     assert not (tmp_path / "courses.results.xlsx").exists()
+    assert not (tmp_path / "courses.results.log.jsonl").exists()  # refused before a write: nothing left
     ok = importer_run(sandbox, source)
     assert ok.returncode == 0
     # What the refused run left (its log) does not push the real results to -2.

@@ -84,6 +84,29 @@ def test_formulas_libreoffice_calculated_are_read_as_their_values(tmp_path):
     assert row.payload["customFields"]["hours"] == 0.3  # Excel's 15 digits, not 0.30000000000000004
 
 
+def test_formulas_calculated_to_empty_text_or_false_are_their_values_not_uncalculated(tmp_path):
+    """`=IF(LEN(A2)>100,"long","")` saved by LibreOffice holds an empty value element: it was calculated."""
+    source = workbook(tmp_path / "src.xlsx", [["A short title", "course", "E1", '=IF(LEN(A2)>100,"long","")', None,
+                                               "=1>2"]])
+    saved = soffice_convert(source, "xlsx:Calc MS Excel 2007 XML", tmp_path / "out")
+    row = validate_file(saved).rows[0]
+    assert row.valid and "UNCALCULATED_FORMULA" not in [c for c, _ in codes_of(row)], row.issues
+    assert "source" not in row.payload  # empty text: an empty cell
+    assert row.payload["customFields"]["hours"] is False
+
+
+def test_a_word_document_renamed_xlsx_is_named_for_what_it_is(tmp_path):
+    import zipfile
+
+    path = tmp_path / "courses.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+    with pytest.raises(FileUnusable, match="is a Word document, not an Excel workbook") as raised:
+        validate_file(path)
+    assert "_rels" not in str(raised.value) and "not found" not in str(raised.value)
+
+
 # --- merged cells ----------------------------------------------------------------------------------
 
 def test_a_merged_block_is_filled_as_excel_shows_it_with_a_warning_on_each_filled_cell(tmp_path):
@@ -298,3 +321,13 @@ def test_a_number_shown_as_a_percentage_is_sent_as_it_holds_with_a_warning(tmp_p
     assert codes_of(first, "customFields.hours") == [("PERCENT_FORMAT", "warning")]
     assert "Excel shows this as 50%" in first.issues[0].message
     assert codes_of(second) == []
+
+
+def test_a_hyperlink_formula_is_warned_like_a_linked_cell(tmp_path):
+    source = workbook(tmp_path / "src.xlsx", [["A title", "course", "E1", '=HYPERLINK("https://example.com/p","Open")',
+                                               None, None]])
+    saved = soffice_convert(source, "xlsx:Calc MS Excel 2007 XML", tmp_path / "out")
+    row = validate_file(saved).rows[0]
+    assert row.payload["source"] == "Open"
+    link = [i for i in row.issues if i.code == "LINKED_CELL"]
+    assert link and "https://example.com/p" in link[0].message and link[0].column == "source"

@@ -71,3 +71,18 @@ def test_the_run_log_has_one_line_per_request_with_its_facts(tmp_path):
         "wait": 0.5, "elapsed": 0.123, "course_id": "crs_1", "error": None}
     assert (second["status"], second["code"], second["error"]) == (None, "NO_REPLY", "no reply within the timeout")
     assert all("time" in r for r in records)
+
+
+def test_plain_lines_name_every_status_seen_a_syncs_updates_and_an_undos_restores():
+    stream, clock = io.StringIO(), FakeClock()
+    progress = PlainProgress(stream, every=100, clock=clock)
+    progress.start(3)
+    for status in ("updated", "created", "updated"):
+        progress.row_done(RowOutcome(2, status))
+    undo = PlainProgress(stream, every=100, clock=clock)
+    undo.start(2)
+    for status in ("restored", "archived"):
+        undo.row_done(RowOutcome(2, status))
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("[3/3] updated 2 created 1 retried 0")
+    assert lines[1].startswith("[2/2] restored 1 archived 1 retried 0") and "created" not in lines[1]
