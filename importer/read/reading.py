@@ -18,7 +18,6 @@ import os
 import re
 import stat
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.issues import CELL_WITHOUT_HEADER, EXCEL_ERROR_VALUE, QUOTE_SPANS_ROWS, UNCLOSED_QUOTE
@@ -26,48 +25,17 @@ from ..core.issues import CONTROL_CHARACTER as CONTROL_CHARACTER_CODE
 from ..errors import FileUnusable
 from .code_pages import single_byte_encoding
 from .excel_view import date_problems, excel_date, excel_number
+from .records import JSON_SUFFIXES, read_json
+from .sheet import Cell, CellProblem, Sheet  # noqa: F401  (Sheet and Cell: the readers' result, imported from here)
 
 INVISIBLE = "\u200b\ufeff"  # zero-width space and a BOM inside the text: trimmed like spaces
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
-from .records import JSON_SUFFIXES, read_json  # noqa: E402  (records imports nothing of this module at load)
-
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 PREFERRED_SHEET = "Courses"
 # Our CSV writer puts an apostrophe before text that Excel would run as a formula
 # (see `reporting.csv_safe`); reading strips it again so that a file round-trips.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-Cell = str | int | float | bool | None
-
-
-@dataclass
-class Sheet:
-    path: Path
-    headers: list[str]
-    rows: list[tuple[int, list[Cell]]]  # (Excel row number, cells aligned with headers)
-    format: str  # "csv" or "xlsx"
-    encoding: str | None = None
-    delimiter: str | None = None
-    sheet_name: str | None = None
-    # False when the reader knows no cell holds a zero-width space or a stray BOM, which
-    # `normalizing.to_text` would have to strip: then no column needs searching for them.
-    invisible_marks: bool = True
-    # What the file itself got wrong in a row (a cell under no header, a quotation mark
-    # that never closes, an Excel error value): each makes its row invalid, named there; and
-    # what differs from what the person saw (a merged cell filled), a warning there.
-    problems: list[CellProblem] = field(default_factory=list)
-    other_sheets: list[str] = field(default_factory=list)  # a workbook's sheets not read
-
-
-@dataclass(frozen=True, slots=True)
-class CellProblem:
-    row: int
-    column: int  # index into the headers
-    value: object
-    code: str
-    message: str
-    severity: str = "error"  # or "warning": the row is still sent
 
 
 def read_sheet(path, sheet: str | None = None) -> Sheet:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ..errors import FileUnusable
+from .sheet import Sheet
 
 JSON_SUFFIXES = {".json", ".jsonl", ".ndjson"}
 MAX_JSON_BYTES = 250 * 2**20  # as a CSV's: a JSON file is read whole
@@ -23,9 +24,7 @@ MAX_DEPTH = 8  # `a.b.c…`: deeper than this, a value is kept as its JSON text
 
 
 def sheet_from_records(records: Iterable[Mapping], path: Path, kind: str):
-    """A `reading.Sheet` of these records (`kind`: its format, "records" or "json")."""
-    from .reading import Sheet
-
+    """A `Sheet` of these records (`kind`: its format, "records" or "json")."""
     flat = [flatten(r) for r in records]
     headers: list[str] = []
     seen: set[str] = set()

@@ -19,7 +19,8 @@ SAMPLE = ROOT / "samples" / "courses.xlsx"
 
 
 def content_sandbox(**options):
-    return Sandbox(api="content", rate_limit=20, rate_window=2, api_key=KEY, seed=5, **options)
+    return Sandbox(api="content", rate_limit=options.pop("rate_limit", 20), rate_window=2, api_key=KEY, seed=5,
+                   **options)
 
 
 def importer_cli(sandbox, command, *args):
@@ -122,17 +123,18 @@ def test_a_sync_sends_two_updates_then_nothing_and_its_undo_restores_them(tmp_pa
 
 def test_lost_replies_and_503s_make_no_duplicate_and_publish_every_published_row(tmp_path):
     rows = [[f"Course {i:03}", ["course", "video", "article"][i % 3], f"EXT-{i:05}" if i % 2 else "",
-             ["published", "draft"][i % 2]] for i in range(30)]
+             ["published", "draft"][i % 2]] for i in range(16)]
     source = write_csv(tmp_path / "courses.csv", rows, ["Title", "Course Type", "External ID", "Published Status"])
-    with content_sandbox(drop_rate=0.15, fail_rate=0.15) as sandbox:
-        done = importer_cli(sandbox, "run", source, "--max-retries", "8")
+    with content_sandbox(drop_rate=0.2, fail_rate=0.2, rate_limit=100) as sandbox:
+        done = run_cli("run", source, "--base-url", sandbox.base_url, "--rate-limit", "3000", "--yes",
+                       "--max-retries", "8", env={"TI_API_KEY": KEY}, timeout=240)
         assert done.returncode == 0, done.stdout + done.stderr
         stats = sandbox.stats()
         assert stats["dropped"] >= 3 and stats["failed"] >= 3, stats
         courses = sandbox.store.all()
-    assert sorted(Counter(c["title"] for c in courses).items()) == [(f"Course {i:03}", 1) for i in range(30)]
+    assert sorted(Counter(c["title"] for c in courses).items()) == [(f"Course {i:03}", 1) for i in range(16)]
     status = {c["title"]: c["publishedStatus"] for c in courses}
-    assert status == {f"Course {i:03}": ["published", "draft"][i % 2] for i in range(30)}
+    assert status == {f"Course {i:03}": ["published", "draft"][i % 2] for i in range(16)}
     results = read_sheet_rows(tmp_path / "courses.results.xlsx")
     ids = {c["title"]: c["id"] for c in courses}
     assert all(r["status"] == "created" and r["course_id"] == ids[r["Title"]] for r in results)

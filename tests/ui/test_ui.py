@@ -240,19 +240,23 @@ def test_the_key_is_in_no_file_log_or_page(page, session, tmp_path):
             assert key.encode() not in path.read_bytes(), path
 
 
-def test_the_pages_import_on_the_content_api(page, session):
+def test_the_pages_import_on_the_content_api(page, session, tmp_path):
     """The page's sandbox speaking the content API: the plan names it and what will not reach it, the
     import creates what it can take, and the undo lists the created courses for the admin screens."""
-    upload_id = upload(page, ROOT / "samples" / "courses.xlsx").rsplit("/", 1)[1]
+    source = tmp_path / "mixed.csv"
+    source.write_text("Title,Course Type,Tags,Published Status\nIntro,course,api,published\nClip,video,,draft\n"
+                      "Live session,webinar,,published\n", encoding="utf-8")
+    upload_id = upload(page, source).rsplit("/", 1)[1]
     chosen = page.post(f"/target/{upload_id}", data={"where": "sandbox", "api": "content"}, headers=ORIGIN)
     assert chosen.status_code == 303 and session.sandbox.config.api == "content"
     plan = page.get(f"/plan/{upload_id}").text
-    assert "Plan: 22 to create" in plan and "6 invalid" in plan
-    assert "Speaking the content API" in plan and "Tags (G): not sent" in plan and "no kind for a webinar" in plan
-    run_url = where(page.post(f"/import/{upload_id}", headers=ORIGIN))
+    assert "Plan: 2 to create" in plan and "1 invalid" in plan
+    assert "Speaking the content API" in plan and "Tags (C): not sent" in plan and "no kind for a webinar" in plan
+    run_url = page.post(f"/import/{upload_id}", headers=ORIGIN).headers["location"]
     status = wait_for_run(page, run_url, timeout=120)
-    assert status["counts"] == {"created": 22}
-    assert len(session.sandbox.store.all()) == 22
+    assert status["counts"] == {"created": 2}
+    stored = {c["title"]: c["publishedStatus"] for c in session.sandbox.store.all()}
+    assert stored == {"Intro": "published", "Clip": "draft"}
     assert "speaking the content API" in page.get(run_url).text
     undo_plan = page.get(f"{run_url}/undo").text
-    assert "22 created courses to archive by hand" in undo_plan and "archive_by_hand" in undo_plan
+    assert "2 created courses to archive by hand" in undo_plan and "archive_by_hand" in undo_plan
