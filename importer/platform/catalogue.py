@@ -47,6 +47,9 @@ class Catalogue:
     _asked: set = field(default_factory=set)  # (field, value) pairs looked up
     custom_keys: set[str] = field(default_factory=set)  # every customFields key seen on the instance
     pages_unreadable: str | None = None  # the list answered in another shape: rows are looked up instead
+    # {(course id, field): (value last sent, what the server kept of it)}, from the journal: the same value
+    # sent again is no change, whatever the server did to it (`journal.REWRITTEN_FIELDS`)
+    kept: dict = field(default_factory=dict)
 
     def add(self, course: dict) -> None:
         if not isinstance(course, dict) or not course.get("id"):

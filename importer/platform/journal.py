@@ -55,7 +55,19 @@ CREATE TABLE IF NOT EXISTS updates (
     updated_at  TEXT NOT NULL,
     PRIMARY KEY (target, run_id, course_id, field)
 );
+CREATE TABLE IF NOT EXISTS kept (
+    target      TEXT NOT NULL,
+    course_id   TEXT NOT NULL,
+    field       TEXT NOT NULL,
+    sent        TEXT NOT NULL,      -- JSON: the value last sent
+    stored      TEXT NOT NULL,      -- JSON: what the server held right after
+    PRIMARY KEY (target, course_id, field)
+);
 """
+# Fields whose value the server may rewrite when it stores it (an HTML description: tags cleaned, kept or
+# renamed, attributes added): what it kept of what was last sent is remembered, so that the same value
+# sent again is never a change, whatever the server does to it.
+REWRITTEN_FIELDS = ("description",)
 
 
 @dataclass(frozen=True)
@@ -157,6 +169,23 @@ class Journal:
                 " DO UPDATE SET applied=excluded.applied, updated_at=excluded.updated_at",
                 [(target, run_id, course_id, source_row, c.field, json.dumps(c.current), json.dumps(c.new),
                   int(applied), stamp) for c in changes])
+
+    def record_kept(self, target: str, course_id: str, sent: dict, stored: dict) -> None:
+        """What the server held of each rewritable field right after it was sent (`stored`: its course)."""
+        pairs = [(target, course_id, name, json.dumps(sent[name]), json.dumps(stored[name]))
+                 for name in REWRITTEN_FIELDS if name in sent and name in stored and stored[name] != sent[name]]
+        if pairs:
+            with self._calls, self._db:
+                self._db.executemany("INSERT INTO kept (target, course_id, field, sent, stored) VALUES (?, ?, ?, ?, ?)"
+                                     " ON CONFLICT (target, course_id, field) DO UPDATE SET sent=excluded.sent,"
+                                     " stored=excluded.stored", pairs)
+
+    def kept(self, target: str) -> dict[tuple[str, str], tuple]:
+        """{(course id, field): (the value last sent, what the server kept of it)} on this target."""
+        with self._calls:
+            rows = self._db.execute("SELECT course_id, field, sent, stored FROM kept WHERE target=?",
+                                    (target,)).fetchall()
+        return {(cid, name): (json.loads(sent), json.loads(stored)) for cid, name, sent, stored in rows}
 
     def updates(self, target: str, run_id: str) -> list[tuple]:
         """(course_id, field, previous, new, applied) of one run, values decoded."""

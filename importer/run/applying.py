@@ -153,6 +153,7 @@ class Importer:
         found = catalogue_reading.read_catalogue(
             validation.valid_rows, self.api, lambda send: self._with_retries(send, row=None))
         self.lookup_supported = found.visible
+        found.kept = self.journal.kept(self.target)
         return found
 
     def read(self, send) -> Reply:
@@ -333,6 +334,7 @@ class Importer:
         if reply.kind == "ok":
             self.journal.record_update(self.target, self.settings.run_id, course_id, result.row, action.changes,
                                        applied=True)
+            self.journal.record_kept(self.target, course_id, action.body, reply.body)
             return RowOutcome(result.row, UPDATED, course_id, reply.body.get("slug"), changes=action.changes)
         if reply.kind == "auth":
             raise BadKey(f"the API key was refused (HTTP {reply.status}) at row {result.row}; "
@@ -443,12 +445,14 @@ class Importer:
     def _journal_created(self, result: RowResult, key: str, reply: Reply) -> None:
         """Right after a 201, before anything else (the run log included): the id is on disk.
         If the journal cannot be written (a full disk), the row's outcome still carries the
-        id to the results, and the run stops after it."""
+        id to the results, and the run stops after it. What the server kept of a value it
+        rewrites is remembered too (`Journal.record_kept`)."""
         if reply.kind == "ok":
             try:
                 self.journal.record(self.target, key, CREATED, course_id=reply.course_id,
                                     course_slug=reply.body.get("slug"), source_file=self.settings.source_file,
                                     source_row=result.row)
+                self.journal.record_kept(self.target, reply.course_id, result.payload, reply.body)
             except sqlite3.Error as exc:
                 self._journal_error = exc
 

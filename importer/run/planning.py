@@ -125,7 +125,7 @@ def classify(payload: dict, catalogue: Catalogue, comparable: set[str]) -> Actio
                           message=_conflict_message(name, value, other, course))
     if course is None:
         return Action(0, CREATE)
-    changes = changes_between(payload, course, comparable)
+    changes = changes_between(payload, course, comparable, catalogue.kept)
     if not changes:
         return Action(0, UNCHANGED, course)
     return Action(0, UPDATE, course, changes, body=update_body(payload, course, changes, comparable))
@@ -137,8 +137,9 @@ def classify_row(result, catalogue: Catalogue, comparable: set[str]) -> Action:
     return action
 
 
-def changes_between(payload: dict, course: dict, comparable: set[str]) -> tuple[Change, ...]:
-    """Each field the row fills in whose value differs from the course's, as the server compares."""
+def changes_between(payload: dict, course: dict, comparable: set[str], kept: dict | None = None) -> tuple[Change, ...]:
+    """Each field the row fills in whose value differs from the course's, as the server compares.
+    `kept`: what the server kept of values sent before (see `Catalogue.kept`)."""
     found = []
     for name, new in payload.items():
         if name == "customFields":
@@ -146,7 +147,8 @@ def changes_between(payload: dict, course: dict, comparable: set[str]) -> tuple[
             for key, value in new.items():
                 if key in comparable and not same_custom_value(value, current.get(key)):
                     found.append(Change(fields.CUSTOM_FIELD_PREFIX + key, current.get(key), value))
-        elif not same_value(name, new, course.get(name)):
+        elif not same_value(name, new, course.get(name)) and \
+                (kept or {}).get((course.get("id"), name)) != (new, course.get(name)):
             found.append(Change(name, course.get(name), new))
     return tuple(found)
 
@@ -163,8 +165,8 @@ def same_custom_value(new, current) -> bool:
 def same_value(name: str, new, current) -> bool:
     if name == "tags":
         return {t.strip().casefold() for t in new} == {str(t).strip().casefold() for t in current or ()}
-    if name == "description":
-        return fields.clean_description(new) == (current or "")
+    if name == "description":  # the server's value as it is, or our prediction of its cleaning
+        return new == current or fields.clean_description(new) == (current or "")
     return new == current
 
 

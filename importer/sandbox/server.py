@@ -48,6 +48,7 @@ class SandboxConfig:
     content_create_answer: str = "object"  # "object": {"courseIds": [...]}; "list": [...]; "job": a background job
     content_list_shape: str = "data"  # where a courseGroups page puts its items: "data", "courseGroups", "nested"
     content_list_items: str = "full"  # "full" course groups, or only the "summary" fields of the vendor's typedef
+    html: str = "guide"  # how descriptions are cleaned: "guide", "keep" (as sent), "rename" (see store.CourseStore)
 
 
 class SlidingWindow:
@@ -91,7 +92,7 @@ class SandboxServer(ThreadingHTTPServer):
         if config.api not in ("guide", "content"):
             raise ValueError(f"api must be 'guide' or 'content', not {config.api!r}")
         self.store = CourseStore(custom_fields=config.custom_fields, data=config.data, seed=config.seed,
-                                 unique_titles=config.api == "guide")
+                                 unique_titles=config.api == "guide", html=config.html)
         self.content = ContentRoutes(self.store, create_answer=config.content_create_answer,
                                      list_shape=config.content_list_shape, list_items=config.content_list_items) \
             if config.api == "content" else None

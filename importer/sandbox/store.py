@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import re
 import threading
 from pathlib import Path
 
@@ -53,8 +54,12 @@ class CourseStore:
     stored as with none: a rehearsal measures the importer, not the sandbox."""
 
     def __init__(self, *, custom_fields: list[str] | None = None, data: Path | None = None,
-                 seed: int | None = None, unique_titles: bool = True):
+                 seed: int | None = None, unique_titles: bool = True, html: str = "guide"):
         self.custom_fields = None if custom_fields is None else set(custom_fields)
+        # How descriptions are cleaned: "guide" (the guide's basic tags), "keep" (stored as sent), or
+        # "rename" (<b> and <i> become <strong> and <em>, links get rel="nofollow", then the guide's
+        # cleaning): real instances differ, and a sync must not resend what the server rewrote.
+        self.html = html
         self.unique_titles = unique_titles  # the guide: titles are unique per instance
         self.data = Path(data) if data else None
         self._ids = random.Random(seed)
@@ -169,6 +174,16 @@ class CourseStore:
             self._persist(course)
             return course
 
+    def _cleaned(self, html: str) -> str:
+        if self.html == "keep":
+            return html
+        if self.html == "rename":
+            for old, new in (("<b>", "<strong>"), ("</b>", "</strong>"), ("<i>", "<em>"), ("</i>", "</em>")):
+                html = html.replace(old, new)
+            html = fields.clean_description(html)
+            return re.sub(r"<a (?![^>]*\brel=)", '<a rel="nofollow" ', html)
+        return fields.clean_description(html)
+
     def _new_id(self) -> str:
         while True:
             course_id = "crs_" + "".join(self._ids.choice("0123456789abcdef") for _ in range(10))
@@ -223,7 +238,7 @@ class CourseStore:
                     raise _invalid(f"Field '{name}' must be a string.")
                 values[name] = body[name]
         if "description" in values:
-            values["description"] = fields.clean_description(values["description"])
+            values["description"] = self._cleaned(values["description"])
         for name in ("authors", "tags"):
             if body.get(name) is not None:
                 items = body[name]

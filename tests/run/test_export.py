@@ -227,3 +227,28 @@ def test_the_library_returns_the_rows_as_a_dataframe(tmp_path):
     assert len(frame) == 6 and list(frame.columns[:2]) == ["Title *", "Course Type *"]
     assert frame.loc[frame["Title *"] == "=SUM(A1:A9) in practice", "External ID"].item() == "00042"
     assert (tmp_path / "catalogue.xlsx").exists()
+
+
+@pytest.mark.parametrize("html", ["keep", "rename"])
+def test_a_sync_right_after_a_sync_sends_nothing_whatever_the_server_does_to_a_description(tmp_path, html):
+    """An instance that keeps <b>, or rewrites it to <strong> and adds rel to links: the importer's
+    prediction of the guide's cleaning is wrong there, so what the server kept of what was sent is
+    remembered (the journal), and an export of what it holds round-trips as it is."""
+    rows = ["Bold,course,B1,<p><b>Big</b> news</p>", "Link,course,L1,<p><a href=\"https://example.com\">site</a></p>",
+            "Plain,course,P1,<p>Plain</p>"]
+    source = tmp_path / "c.csv"
+    source.write_text("Title,Course Type,External ID,Description\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with Sandbox(api_key=KEY, html=html) as sandbox:
+        base = ["--base-url", sandbox.base_url, "--rate-limit", "6000", "--yes"]
+        created = run_cli("run", source, *base, env={"TI_API_KEY": KEY}, timeout=120)
+        assert created.returncode == 0, created.stdout + created.stderr
+        writes = sandbox.stats()["byMethod"].get("PUT", 0)
+        again = run_cli("run", source, *base, "--mode", "sync", env={"TI_API_KEY": KEY}, timeout=120)
+        assert "0 to update, 3 unchanged" in again.stdout, again.stdout
+        assert sandbox.stats()["byMethod"].get("PUT", 0) == writes
+        out = tmp_path / "held.xlsx"
+        assert export(sandbox, out).returncode == 0
+        held = plan(sandbox, out)
+        assert "Plan: 0 to create, 0 to update, 3 unchanged" in held.stdout, held.stdout
+    stored = {r["Title *"]: r["Description"] for r in rows_of(out)}
+    assert "<b>" in stored["Bold"] if html == "keep" else "<strong>" in stored["Bold"]
