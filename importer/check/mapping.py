@@ -335,10 +335,16 @@ def _cell_maker(rule: FieldRule, where: list[int]):
     if rule.template is not None:
         parts = _PLACEHOLDER.split(rule.template)  # text, header, text, header, …
         header_at = dict(zip(rule.headers(), where, strict=True))
-
-        def raw(cells):
-            return "".join(part if n % 2 == 0 else (_plain_text(cells[header_at[part]]) or "")
-                           for n, part in enumerate(parts))
+        if rule.field in ("tags", "authors") and not rule.split and not rule.split_pattern and \
+                all(not part.strip(" ,;|\n") for part in parts[0::2]):
+            # `{subject}; {level}`: columns joined by separators are items, each whole (a subject
+            # "Data Analysis, Statistics" stays one tag), not a text split again on every comma.
+            def raw(cells):
+                return tuple(text for part in parts[1::2] if (text := _plain_text(cells[header_at[part]]))) or None
+        else:
+            def raw(cells):
+                return "".join(part if n % 2 == 0 else (_plain_text(cells[header_at[part]]) or "")
+                               for n, part in enumerate(parts))
     elif rule.columns:
         def raw(cells):  # a fallback: the first of the columns whose cell is not empty
             return next((cells[i] for i in where if _plain_text(cells[i]) is not None), None)

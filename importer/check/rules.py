@@ -21,6 +21,7 @@ from ..core import issues as codes
 from ..core.issues import Issue
 from .normalizing import (
     INVISIBLE,
+    KeptText,
     custom_field_value,
     normalize_bool,
     normalize_enum,
@@ -59,6 +60,10 @@ class Rule:
             if self.items is not None:
                 return self.items(raw)
             raw = "\n".join(raw)
+        if type(raw) is KeptText:  # a map's `text = true`: never typed, but `N/A` still means nothing
+            found = self.placeholder(to_text(str(raw)) or "")
+            if found:
+                return found
         if self.typed is not None and type(raw) is not str:
             return self.typed(raw)
         text = to_text(raw)

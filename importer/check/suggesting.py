@@ -29,14 +29,15 @@ def suggest_map(sheet, now: dt.datetime | None = None) -> str:
     """The text of a suggested mapping file for this export (a `reading.Sheet`)."""
     headers = sheet.headers
     columns = list(zip(*(cells for _, cells in sheet.rows), strict=True)) if sheet.rows else [()] * len(headers)
-    chosen = suggest_columns(headers)
+    chosen, notes = _by_values(headers, columns, suggest_columns(headers))
     stamp = (now or dt.datetime.now()).strftime("%Y-%m-%d")
     lines = [
         f"# How the columns of {sheet.path.name} become course fields: a mapping file for `importer --map`.",
         f"# Suggested by `importer map` on {stamp}. Check every line; fill in each TODO; then run",
         f"#   importer validate {sheet.path.name} --map {sheet.path.name}.map.toml",
-        "# A line is: field = \"a column's header\", or a table with column, value, values, template,",
-        "# pattern, split or text (the README's section 'Another system's export' shows each).",
+        "# A line is: field = \"a column's header\", or a table with column, columns, value, values, template,",
+        "# pattern, replace, lowercase, slugify, number, split, split_pattern or text (docs/reference.md:",
+        "# 'Another system's export' shows each).",
         "",
         "[fields]",
     ]
@@ -53,24 +54,103 @@ def suggest_map(sheet, now: dt.datetime | None = None) -> str:
         header = headers[index]
         if spec.kind in ("enum", "bool"):
             lines.append(_values_line(spec, header, columns[index]))
+        elif spec.name in notes:
+            lines.append(f"{_toml_key(spec.name)} = {notes[spec.name][0]}  # {notes[spec.name][1]}; e.g. {samples}")
         else:
             lines.append(f"{_toml_key(spec.name)} = {_toml(header)}  # e.g. {samples}")
+    for name, why in notes.get("", ()):  # a column looked like a field, and its values said otherwise
+        lines.append(f"# {_toml_key(name)}: {why}")
     unused = [i for i in range(len(headers)) if i not in chosen.values()
               and i not in fields.importer_columns(headers)]
-    custom = [i for i in unused if (headers[i] or "").lower().startswith(fields.CUSTOM_FIELD_PREFIX.lower())]
+    custom = [i for i in unused if _custom_of(headers[i])]
     for index in custom:
-        lines.append(f"{_toml_key(headers[index].strip())} = {_toml(headers[index])}  # e.g. "
-                     f"{_samples(columns[index])}")
+        kept = "text = true, " if _keeps_text(columns[index]) else ""
+        why = "; kept as text: as a number it would lose its zeros or decimals" if kept else ""
+        lines.append(f"{_toml_key(_custom_of(headers[index]))} = {{ {kept}column = {_toml(headers[index])} }}  "
+                     f"# e.g. {_samples(columns[index])}{why}")
     unused = [i for i in unused if i not in custom]
     if unused:
+        example = next((i for i in unused if _keeps_text(columns[i])), unused[0])
+        kept = f"{{ column = {_toml(headers[example])}, text = true }}  (text: as a number it would lose its zeros " \
+               "or decimals)" if _keeps_text(columns[example]) else _toml(headers[example])
         lines += ["", "# Columns not imported. To keep one as a custom field, add a line above such as",
-                  f"#   \"customFields.{_custom_key(headers[unused[0]]) or 'key'}\" = {_toml(headers[unused[0]])}"]
+                  f"#   \"customFields.{_custom_key(headers[example]) or 'key'}\" = {kept}"]
         for index in unused:
             label = headers[index] or "(no header)"
             lines.append(f"#   {_comment(label)} [{column_letter(index)}]: e.g. {_samples(columns[index])}")
     if todo:
-        lines.insert(5, f"# {todo} TODO line{'s' if todo != 1 else ''} below must be filled in before an import.")
+        lines.insert(lines.index(""), f"# {todo} TODO line{'s' if todo != 1 else ''} below must be filled in before "
+                                      "an import.")
     return "\n".join(lines) + "\n"
+
+
+_PACING = re.compile(r"paced|self[- ]?study|instructor[- ]?led|on your time|on a course schedule", re.I)
+_JOINED_BY_DASH = re.compile(r"[a-z.)]\s+-\s+[A-Z]")  # `Ana Ruiz - Li Wei`
+_JOINED_BY_HYPHEN = re.compile(r"[a-z.)]-[A-Z][^\s-]*\s")  # `Ana Ruiz-Li Wei` (edX)
+
+
+def _custom_of(header) -> str | None:
+    """`customFields.level`, and Moodle's `customfield_level`: the custom field a header names."""
+    text = (header or "").strip()
+    if text.lower().startswith(fields.CUSTOM_FIELD_PREFIX.lower()):
+        return fields.CUSTOM_FIELD_PREFIX + text[len(fields.CUSTOM_FIELD_PREFIX):]
+    found = re.fullmatch(r"custom_?field_(.+)", text, re.I)
+    return fields.CUSTOM_FIELD_PREFIX + found.group(1) if found else None
+
+
+def _texts(column) -> list[str]:
+    """A column's cells as text: a list (from a JSON export) as its items joined by '; '."""
+    return [t for t in (to_text("; ".join(v) if type(v) is tuple else v) for v in column) if t is not None]
+
+
+def _keeps_text(column) -> bool:
+    """Values a number would change: leading zeros (`00042`) or trailing decimal zeros (`15.060`)."""
+    return any(re.fullmatch(r"0\d+|-?\d+\.\d*0", t) for t in _texts(column)[:1000])
+
+
+def _by_values(headers: list[str], columns: list, chosen: dict[str, int]) -> tuple[dict, dict]:
+    """The choices by header, looked at again with the values: (the choices, and for each field whose
+    line differs from a plain column, (its TOML, why) — said in the map, since it changes what is sent;
+    under "" the columns passed over, and why)."""
+    chosen, notes, passed = dict(chosen), {}, []
+    kind = chosen.get("courseType")
+    if kind is not None and any(_PACING.search(t) for t in _texts(columns[kind])[:200]):
+        passed.append(("courseType", f"{headers[kind]!r} says how a course is paced, not its type: not used"))
+        del chosen["courseType"]
+    tags = chosen.get("tags")
+    if tags is not None and _texts(columns[tags]) and all(t.isdigit() for t in _texts(columns[tags])[:200]):
+        passed.append(("tags", f"{headers[tags]!r} holds numbers (a category's id?), not tags: not used"))
+        del chosen["tags"]
+    if "slug" not in chosen:
+        taken = set(chosen.values())
+        for index, column in enumerate(columns):
+            texts = _texts(column)
+            if index not in taken and texts and len(set(texts)) == len(texts) and \
+                    all(fields.SLUG_PATTERN.match(t) and "-" in t for t in texts[:500]):
+                chosen["slug"] = index
+                break
+    keys = {folded_header(h): i for i, h in enumerate(headers)}
+    external = chosen.get("externalId")
+    if external is not None and "shortname" in keys and keys["shortname"] != external and \
+            len(_texts(columns[external])) < len(columns[external]):
+        fallback = [headers[external], headers[keys["shortname"]]]
+        notes["externalId"] = (f"{{ columns = [{', '.join(map(_toml, fallback))}] }}",
+                               f"{headers[external]!r} is empty on some rows: {headers[keys['shortname']]!r} there")
+    elif external is not None and _keeps_text(columns[external]):
+        notes["externalId"] = (f"{{ column = {_toml(headers[external])}, text = true }}",
+                               "kept as text: as a number it would lose its zeros or decimals")
+    authors = chosen.get("authors")
+    if authors is not None:
+        texts = _texts(columns[authors])[:500]
+        if sum(bool(_JOINED_BY_DASH.search(t)) for t in texts) * 10 >= len(texts) > 0:
+            notes["authors"] = (f"{{ column = {_toml(headers[authors])}, split = \" - \" }}",
+                                "names joined by ' - ': split there")
+        elif sum(bool(_JOINED_BY_HYPHEN.search(t)) for t in texts) * 10 >= len(texts) > 0:
+            notes["authors"] = (f"{{ column = {_toml(headers[authors])}, split_pattern = '-(?=[A-Z][^\\s-]*\\s)' }}",
+                                "names joined by '-': split where a hyphen starts a new name, so that "
+                                "'Simon-Thomas' stays whole")
+    notes[""] = passed
+    return chosen, notes
 
 
 def _values_line(spec, header: str, column) -> str:
@@ -108,7 +188,7 @@ def _accepted(name: str) -> str:
 
 
 def _samples(column) -> str:
-    seen = list(dict.fromkeys(t for t in (to_text(v) for v in column) if t is not None))[:SAMPLES]
+    seen = list(dict.fromkeys(t for t in _texts(column) if t is not None))[:SAMPLES]
     if not seen:
         return "(empty in every row)"
     return ", ".join(_comment(json.dumps(s[:60] + ("…" if len(s) > 60 else ""), ensure_ascii=False)) for s in seen)

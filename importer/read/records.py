@@ -4,7 +4,8 @@ of objects, an object holding one such list, or JSON Lines), as a CMS or a catal
 A record becomes a row: its keys are the headers (the union, in the order first seen); a nested
 object's keys become `parent.child` headers (`customFields` gives `customFields.<key>`, as the
 template names them); a list of plain values is already split, each item whole (a tag with a comma
-in it stays one tag); a list of objects, which no cell can hold apart, is kept as its JSON text.
+in it stays one tag); a list of flat objects gives a column a key, each a list of that key's values
+(`topics.speciality`); anything deeper, which no cell can hold apart, is kept as its JSON text.
 Numbers stay numbers and true/false stay booleans, as a workbook keeps them.
 """
 
@@ -43,9 +44,20 @@ def flatten(record: Mapping, prefix: str = "", depth: int = 0) -> dict:
         name = f"{prefix}{key}"
         if isinstance(value, Mapping) and depth < MAX_DEPTH:
             flat.update(flatten(value, name + ".", depth + 1))
+        elif _list_of_flat_objects(value):
+            # `topics: [{"subCat": "CS", "speciality": "Data Mining"}, …]`: one column a key, each a list of
+            # that key's values (`topics.speciality`), which a map can take as tags
+            for field in dict.fromkeys(k for item in value for k in item):
+                flat[f"{name}.{field}"] = [item[field] for item in value if item.get(field) not in (None, "")]
         else:
             flat[name] = value
     return flat
+
+
+def _list_of_flat_objects(value) -> bool:
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(item, Mapping) and all(not isinstance(v, Mapping | list | tuple) for v in item.values())
+        for item in value)
 
 
 def cell(value):

@@ -251,3 +251,42 @@ def test_the_map_says_what_real_exports_need(tmp_path):
     assert first["authors"] == ["Anne-Marie Smith", "John Doe"] and second["authors"] == ["Mary Jones"]
     assert third["customFields"]["students"] == "lots"
     assert [i.code for i in rows[2].issues if i.column == "customFields.students"] == ["NOT_A_NUMBER"]
+
+
+def test_a_template_of_columns_keeps_each_tag_whole_and_text_true_keeps_placeholders_empty(tmp_path):
+    from importer.check.validating import validate_file
+
+    path = tmp_path / "export.csv"
+    path.write_text('name,subject,level,code\nA,"Data Analysis, Statistics",Beginner,N/A\nB,Math,,00042\n',
+                    encoding="utf-8")
+    mapping = {"fields": {"title": "name", "courseType": {"value": "course"},
+                          "tags": {"template": "{subject}; {level}"},
+                          "externalId": {"column": "code", "text": True}}}
+    first, second = validate_file(path, mapping=mapping).rows
+    assert first.payload["tags"] == ["Data Analysis, Statistics", "Beginner"] and second.payload["tags"] == ["Math"]
+    assert "externalId" not in first.payload  # N/A means nothing, text = true or not
+    assert [i.code for i in first.issues if i.column == "externalId"] == ["PLACEHOLDER"]
+    assert second.payload["externalId"] == "00042"
+
+
+def test_importer_map_suggests_what_a_person_would_pick(tmp_path):
+    """Moodle's customfield_ columns, its idnumber falling back on shortname, a column of slugs, ids a
+    number would change, authors joined by ' - ', a pacing column never a Course Type, a numeric
+    category never Tags; each suggestion that changes data says so."""
+    from importer.check.suggesting import suggest_map
+    from importer.read.reading import read_sheet
+
+    path = tmp_path / "moodle.csv"
+    path.write_text(
+        "shortname,fullname,idnumber,category,format,handle,code,teacher,customfield_level\n"
+        "PY101,Python basics,,3,Self-paced on your time,python-basics,00042,Ana Ruiz - Li Wei,Beginner\n"
+        "DS201,Data science,DS-201,4,Instructor-led on a course schedule,data-science,15.060,Mary Jones,Advanced\n",
+        encoding="utf-8")
+    text = suggest_map(read_sheet(path))
+    assert '"customFields.level" = { column = "customfield_level" }' in text
+    assert 'externalId = { columns = ["idnumber", "shortname"] }' in text and "empty on some rows" in text
+    assert 'slug = "handle"' in text
+    assert 'authors = { column = "teacher", split = " - " }' in text and "split there" in text
+    assert "courseType = { value = \"\" }  # TODO" in text and "'format' says how a course is paced" in text
+    assert "'category' holds numbers" in text and "tags =" not in text.split("[fields]")[1].split("# Columns")[0]
+    assert '"customFields.code" = { column = "code", text = true }' in text and "lose its zeros" in text
