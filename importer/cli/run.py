@@ -59,6 +59,9 @@ def add_run_parsers(commands, add_input_options) -> None:
                      help="where the journal of what was sent is kept (default: .importer/ beside the input)")
     run.add_argument("--payloads", metavar="PATH", help="also write each valid row's JSON body (.jsonl)")
     run.add_argument("--dry-run", action="store_true", help="the same as `importer plan`: nothing is written")
+    run.add_argument("--summary-json", metavar="PATH",
+                     help="also write the run's summary as JSON (counts, files, run id, exit status), whatever "
+                          "the outcome: for a scheduled sync")
     run.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     run.set_defaults(handler=cmd_run)
 
@@ -107,13 +110,32 @@ def cmd_run(args) -> int:
     from ..check.validating import validate_file_for_cli as validate_file
     from ..files.results import choose_output_paths
 
-    validation = validate_file(args.file, sheet=args.sheet, custom_fields=args.custom_fields, mapping=args.mapping)
-    paths = None if args.dry_run else choose_output_paths(args.file, args.results, args.failures)
+    summary = {"kind": "importer run summary", "file": str(Path(args.file).resolve()), "mode": args.mode,
+               "started": _now_iso()}
+    args.summary = summary
+    status, error = EXIT_OK, None
     try:
-        return _run_with_paths(args, validation, paths)
+        validation = validate_file(args.file, sheet=args.sheet, custom_fields=args.custom_fields,
+                                   mapping=args.mapping)
+        summary.update(rows=len(validation.rows), valid=len(validation.valid_rows),
+                       invalid=len(validation.invalid_rows))
+        paths = None if args.dry_run else choose_output_paths(args.file, args.results, args.failures)
+        try:
+            status = _run_with_paths(args, validation, paths)
+            return status
+        finally:
+            if paths is not None:
+                paths.release()  # the claimed files this run did not write
+    except KeyboardInterrupt:
+        status, error = EXIT_INTERRUPTED, "interrupted"
+        raise
+    except Exception as exc:  # said on the terminal by the CLI's one line; recorded here too
+        status, error = getattr(exc, "exit_code", 2), str(exc)
+        raise
     finally:
-        if paths is not None:
-            paths.release()  # the claimed files this run did not write
+        if getattr(args, "summary_json", None):
+            _write_summary(args.summary_json, {**summary, "exit_status": status, "error": error,
+                                               "finished": _now_iso()})
 
 
 def _run_with_paths(args, validation, paths) -> int:
@@ -231,6 +253,12 @@ def _apply(args, session: _Session, validation, plan, paths) -> int:
             raise RunFilesLost(str(exc)) from None
     log.write(event="end", elapsed=round(elapsed, 3), interrupted=report.interrupted,
               stop_reason=report.stop_reason, **report.counts())
+    getattr(args, "summary", {}).update(
+        run_id=importer.settings.run_id, target=session.base_url, api=session.target.api,
+        counts={k: v for k, v in report.counts().items() if v}, interrupted=report.interrupted,
+        stop_reason=report.stop_reason, elapsed_s=round(elapsed, 1),
+        files={"results": str(written.results), "failures": str(written.failures) if written.failures else None,
+               "log": str(paths.log)})
     _print_summary(validation, report, written, paths.log, elapsed, session.target.api_label)
     _note_a_faster_server(importer.pacer, args.rate_limit, plan.writes, elapsed)
     if log.failure:
@@ -260,6 +288,19 @@ def run_facts(args, base_url: str, run_id: str, started_at: str, report, failure
             "mode": args.mode, "file": str(Path(args.file).resolve()), "started": started_at,
             "finished": _now_iso(), "outcome": ", ".join(f"{k} {v}" for k, v in report.counts().items() if v),
             "to continue": again, "importer_version": __version__, **(mapping.facts() if mapping else {})}
+
+
+def _write_summary(path, summary: dict) -> None:
+    """The run's summary as JSON, for a scheduler to read: written whatever the outcome."""
+    import json
+
+    from ..files.writing import atomic_write
+
+    try:
+        atomic_write(Path(path), lambda handle: json.dump(summary, handle, indent=2, ensure_ascii=False),
+                     encoding="utf-8")
+    except OSError as exc:
+        print(f"Note: the summary could not be written to {path} ({exc.strerror or exc}).", file=sys.stderr)
 
 
 def _now_iso() -> str:

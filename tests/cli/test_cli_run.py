@@ -334,3 +334,19 @@ def test_output_paths_number_past_earlier_runs_and_never_loop(tmp_path):
     named = tmp_path / "mine.xlsx"
     (tmp_path / "mine.log.jsonl").write_text("")  # appended to, not a reason to renumber forever
     assert choose_output_paths(source, str(named), None).results == named
+
+
+def test_the_summary_json_says_what_a_scheduler_needs_whatever_the_outcome(tmp_path, sandbox):
+    import json
+
+    source = write_csv(tmp_path / "courses.csv", catalogue(3) + [["Broken", "quiz", "", "", "EXT-B", "", ""]])
+    done = importer_run(sandbox, source, "--summary-json", tmp_path / "summary.json")
+    assert done.returncode == 1
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["exit_status"] == 1 and summary["error"] is None and summary["run_id"]
+    assert summary["counts"] == {"created": 3, "invalid": 1} and summary["api"] == "guide"
+    assert summary["files"]["results"].endswith("courses.results.xlsx") and summary["files"]["failures"]
+    refused = importer_run(sandbox, source, "--summary-json", tmp_path / "refused.json", key="wrong-key")
+    assert refused.returncode == 2
+    said = json.loads((tmp_path / "refused.json").read_text(encoding="utf-8"))
+    assert said["exit_status"] == 2 and "refused" in said["error"] and "wrong-key" not in json.dumps(said)
