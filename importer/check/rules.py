@@ -174,7 +174,8 @@ _SCIENTIFIC = re.compile(r"^-?\d(?:[.,]\d+)?[eE][+-]?\d+$")  # 1.23457E+11: what
 
 
 def _external_id(text):
-    if _SCIENTIFIC.match(text):
+    # Excel writes the exponent with its sign (1.23457E+11): a cheap test first, for 100,000 ids
+    if ("E+" in text or "e+" in text or "E-" in text or "e-" in text) and _SCIENTIFIC.match(text):
         return text, _problem(codes.ID_IN_SCIENTIFIC_NOTATION, codes.WARNING, f"This id reads {text!r}: Excel "
                               "showed a long number in scientific notation and saved it so, and its digits are gone. "
                               f"It is sent as the text {text!r}; take the id from your source system (format the "
