@@ -161,7 +161,7 @@ def _values_line(spec, header: str, column) -> str:
     pairs = []
     unknown = 0
     for text in distinct[:DISTINCT_SHOWN]:
-        guess = _guess(spec, text, inverted)
+        guess = guess_value(spec, text, inverted)
         unknown += guess == ""
         pairs.append(f"{_toml(text)} = {_toml(guess)}")
     more = f"; {len(distinct) - DISTINCT_SHOWN} more values not listed" if len(distinct) > DISTINCT_SHOWN else ""
@@ -172,7 +172,7 @@ def _values_line(spec, header: str, column) -> str:
             f"{todo or note}{more}")
 
 
-def _guess(spec, text: str, inverted: bool):
+def guess_value(spec, text: str, inverted: bool):
     if spec.kind == "bool":
         value = normalize_bool(text)
         if isinstance(value, bool):

@@ -121,7 +121,8 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         samples = {i: _samples(sheet, i) for i in range(len(sheet.headers))}
         distinct = {i: _distinct(sheet, i) for i in range(len(sheet.headers))}
         return page("columns.html", upload=upload, headers=sheet.headers, chosen=chosen, samples=samples,
-                    distinct=distinct, field_list=fields.FIELDS, enum_values=_enum_values())
+                    distinct=distinct, field_list=fields.FIELDS, enum_values=_enum_values(),
+                    guesses=_guesses(sheet.headers, distinct))
 
     async def save_columns(request):
         from ..read.reading import read_sheet
@@ -129,7 +130,9 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         upload = upload_of(request)
         if upload is None:
             return gone()
-        form = await request.form()
+        # One field per distinct value of every enumeration a column could hold: a wide export has
+        # thousands, more than Starlette's default 1,000 (which answered a bare "Too many fields").
+        form = await request.form(max_fields=200_000, max_files=0)
         try:
             sheet = await run_in_threadpool(read_sheet, upload.path)
             text = map_text(form, sheet.headers)
@@ -424,6 +427,25 @@ def _distinct(sheet, index: int, limit: int = 20) -> list[str]:
         if len(seen) > limit:
             break
     return list(seen)[:limit]
+
+
+def _guesses(headers: list[str], distinct: dict[int, list[str]]) -> dict[tuple, str]:
+    """{(field, column, value): the value `importer map` would suggest}: the same guesses as the map file,
+    a paid course (`is_paid` True) not free among them."""
+    from ..check.headers import folded_header
+    from ..check.suggesting import INVERTED, guess_value
+
+    found = {}
+    for spec in fields.FIELDS:
+        if spec.kind not in ("enum", "bool"):
+            continue
+        for index, values in distinct.items():
+            inverted = folded_header(headers[index]) in INVERTED
+            for value in values:
+                guess = guess_value(spec, value, inverted)
+                if guess != "":
+                    found[(spec.name, index, value)] = str(guess).lower() if isinstance(guess, bool) else guess
+    return found
 
 
 def _enum_values() -> dict[str, list[str]]:

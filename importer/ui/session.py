@@ -238,7 +238,8 @@ class Session:
             address = address.strip()
             if not address:
                 raise ImporterError("give the platform's domain (acme) or its address (https://…)")
-            url = base_url_for(base_url=address) if "://" in address else base_url_for(domain=address)
+            url = base_url_for(base_url=_as_address(address)) if "://" in address or "." in address or \
+                ":" in address else base_url_for(domain=address)
             if not api_key.strip():
                 raise ImporterError("give the API key")
             target = connect(base_url=url, api_key=api_key.strip(), state_dir=self.state_dir,
@@ -444,3 +445,14 @@ def remove_old_uploads(folder: Path, hours: float = UPLOADS_KEPT_HOURS) -> None:
                 shutil.rmtree(upload, ignore_errors=True)
         except OSError:
             continue
+
+
+def _as_address(typed: str) -> str:
+    """An address typed without its scheme (`127.0.0.1:18765`, `learn.acme.com`): http:// for this
+    machine (the sandbox), https:// for anything else, as `--base-url` would need it written."""
+    if "://" in typed:
+        return typed
+    from ..platform.api import is_loopback
+
+    host = typed.split("/", 1)[0].rsplit(":", 1)[0] if not typed.startswith("[") else typed.split("]")[0] + "]"
+    return ("http://" if is_loopback(host) else "https://") + typed

@@ -260,3 +260,40 @@ def test_the_pages_import_on_the_content_api(page, session, tmp_path):
     assert "speaking the content API" in page.get(run_url).text
     undo_plan = page.get(f"{run_url}/undo").text
     assert "2 created courses to archive by hand" in undo_plan and "archive_by_hand" in undo_plan
+
+
+def test_the_columns_screen_inverts_is_paid_takes_a_wide_form_and_an_address_without_its_scheme(page, session,
+                                                                                             tmp_path):
+    """Wrong data or a dead end before (issue 27): is_paid mapped to Is Free was not inverted; a wide
+    export's columns screen answered "Too many fields"; an address typed as host:port was refused."""
+    export = tmp_path / "udemy_like.csv"
+    headers = ["course_id", "course_title", "is_paid", "level", "subject"] + [f"extra{i}" for i in range(7)]
+    with open(export, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(headers)
+        for i in range(20):
+            writer.writerow([f"{1000 + i}", f"Course {i}", ["True", "False"][i % 2], f"Level {i % 20}",
+                             f"Subject {i}"] + [f"v{i}-{j}" for j in range(7)])
+    columns_url = upload(page, export)
+    screen = page.get(columns_url).text
+    # The form as the browser sends it: every field, each select at what the page selected.
+    form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', screen))
+    for name, options in re.findall(r'<select (?:id="[^"]*" )?name="([^"]+)"[^>]*>(.*?)</select>', screen, re.S):
+        picked = re.search(r'<option(?: value="([^"]*)")? selected>([^<]*)</option>', options)
+        form[name] = (picked.group(1) if picked.group(1) is not None else picked.group(2)) if picked else ""
+    form["column-courseType"] = ""
+    form["value-courseType"] = "course"
+    assert len(form) > 1000  # more fields than Starlette takes by default
+    chosen = page.post(columns_url, data=form, headers=ORIGIN)
+    assert chosen.status_code == 303, re.search(r'role="alert">([^<]*)', chosen.text).group(1)
+    saved = next(session.maps_dir.glob("*.map.toml")).read_text(encoding="utf-8")
+    assert '"True" = false' in saved and '"False" = true' in saved  # a paid course is not free
+    upload_id = where(chosen).rsplit("/", 1)[1]
+    free = {r.payload["externalId"]: r.payload["isFree"] for r in session.upload(upload_id).validation.rows}
+    assert free["1000"] is False and free["1001"] is True  # what will be sent: paid is not free
+    with Sandbox(api_key="k") as platform:
+        port = platform.base_url.rsplit(":", 1)[1]
+        typed = page.post(f"/target/{upload_id}", data={"where": "platform", "address": f"127.0.0.1:{port}",
+                                                          "api_key": "k"}, headers=ORIGIN)
+        assert typed.status_code == 303, typed.text[:300]
+        assert "Plan: 20 to create" in page.get(f"/plan/{upload_id}").text
