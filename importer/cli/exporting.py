@@ -10,12 +10,11 @@ import threading
 from pathlib import Path
 
 from ..errors import TargetError
-from ..platform.pacing import DEFAULT_RATE_PER_MINUTE
 from .console import EXIT_OK, shown
 
 
 def add_export_parser(commands) -> None:
-    from .run import API_CHOICES, _positive_float, _positive_int
+    from .run import add_connection_options
 
     export = commands.add_parser(
         "export", help="write what the platform holds as the template, to edit and sync back",
@@ -33,15 +32,7 @@ def add_export_parser(commands) -> None:
     export.add_argument("--source", metavar="VALUE", help="only the courses whose Source is VALUE")
     export.add_argument("--tag", metavar="TAG", help="only the courses with this tag")
     export.add_argument("--include-archived", action="store_true", help="archived courses too (default: left out)")
-    export.add_argument("--api", choices=API_CHOICES, default="auto",
-                        help="which API the instance speaks (default auto: found out with read-only requests)")
-    export.add_argument("--rate-limit", type=_positive_int, default=DEFAULT_RATE_PER_MINUTE, metavar="N",
-                        help=f"requests per minute to stay under (default {DEFAULT_RATE_PER_MINUTE})")
-    export.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
-                        help="how long one request may take in all (default 30)")
-    export.add_argument("--max-wait", type=_positive_float, default=300.0, metavar="SECONDS",
-                        help="the longest wait the server may ask for (default 300)")
-    export.add_argument("--max-retries", type=int, default=5, metavar="N", help="retries of one request (default 5)")
+    add_connection_options(export)
     export.set_defaults(handler=cmd_export)
 
 

@@ -40,6 +40,20 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def add_connection_options(command) -> None:
+    """The options every command that talks to a platform takes besides `run`'s own: which API, the
+    pace, and how long a request and a wait may take (`undo`, `export`)."""
+    command.add_argument("--api", choices=API_CHOICES, default="auto",
+                         help="which API the instance speaks (default auto: found out with read-only requests)")
+    command.add_argument("--rate-limit", type=_positive_int, default=DEFAULT_RATE_PER_MINUTE, metavar="N",
+                         help=f"requests per minute to stay under (default {DEFAULT_RATE_PER_MINUTE})")
+    command.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
+                         help="how long one request may take in all (default 30)")
+    command.add_argument("--max-wait", type=_positive_float, default=300.0, metavar="SECONDS",
+                         help="the longest wait the server may ask for (default 300)")
+    command.add_argument("--max-retries", type=int, default=5, metavar="N", help="retries of one request (default 5)")
+
+
 def add_run_parsers(commands, add_input_options) -> None:
     run = commands.add_parser(
         "run", help="create (or sync) every valid course on the platform, exactly once",

@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 
 from ..errors import Declined, OutputExists, Refused, TargetError
-from ..platform.pacing import DEFAULT_RATE_PER_MINUTE
 from .console import EXIT_INTERRUPTED, EXIT_OK, EXIT_ROWS, shown
 
 UNDO_COLUMNS = ("source_row", "course_id", "action", "status", "message")
@@ -16,7 +15,7 @@ DONE = ("restored", "archived", "already_undone")
 
 
 def add_undo_parser(commands) -> None:
-    from .run import _positive_float, _positive_int
+    from .run import add_connection_options
 
     undo = commands.add_parser(
         "undo", help="take back what a run did: restore updated courses, archive created ones",
@@ -31,20 +30,12 @@ def add_undo_parser(commands) -> None:
     target = undo.add_mutually_exclusive_group(required=True)
     target.add_argument("--domain", metavar="NAME", help="the platform instance: NAME.thoughtindustries.com")
     target.add_argument("--base-url", metavar="URL", help="any other base URL (https://, or http:// on loopback)")
-    undo.add_argument("--api", choices=("auto", "guide", "content"), default="auto",
-                      help="which API the instance speaks (default auto: found out with read-only requests)")
     undo.add_argument("--force", action="store_true",
                       help="also undo courses changed since the run (their later changes are lost)")
     undo.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     undo.add_argument("--results", metavar="PATH", dest="undo_results",
                       help="where to write what undo did (default: <results>.undo.xlsx beside it)")
-    undo.add_argument("--rate-limit", type=_positive_int, default=DEFAULT_RATE_PER_MINUTE, metavar="N",
-                      help=f"requests per minute to stay under (default {DEFAULT_RATE_PER_MINUTE})")
-    undo.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
-                      help="how long one request may take in all (default 30)")
-    undo.add_argument("--max-wait", type=_positive_float, default=300.0, metavar="SECONDS",
-                      help="the longest wait the server may ask for (default 300)")
-    undo.add_argument("--max-retries", type=int, default=5, metavar="N", help="retries of one request (default 5)")
+    add_connection_options(undo)
     undo.set_defaults(handler=cmd_undo)
 
 

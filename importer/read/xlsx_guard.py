@@ -206,34 +206,32 @@ def _unescape_xml(text: str) -> str:
             .replace("&apos;", "'").replace("&amp;", "&"))
 
 
-def _percent_styles(styles: bytes) -> set[bytes]:
-    """The cell styles (their index, as the sheet's `s` attribute writes it) whose number format
-    shows a percentage: built-in formats 9 and 10, or a format code with a % outside quotes."""
-    codes = {match.group(1): _unescape_xml(match.group(2).decode("utf-8", "replace"))
-             for match in _NUM_FMT.finditer(styles)}
-    cell_xfs = _CELL_XFS.search(styles)
-    found = set()
-    if cell_xfs:
-        for index, xf in enumerate(_XF.findall(cell_xfs.group(1))):
-            number = dict(_ATTRIBUTE.findall(xf)).get(b"numFmtId", b"0")
-            if number in (b"9", b"10") or "%" in re.sub(r'"[^"]*"', "", codes.get(number, "")):
-                found.add(str(index).encode())
-    return found
-
-
-def _padded_styles(styles: bytes) -> dict[bytes, int]:
-    """The cell styles whose number format pads a whole number with zeros (`00000`: 42 shows as
-    00042), and to how many digits."""
+def _styles_by_format(styles: bytes, kind) -> dict[bytes, object]:
+    """{cell style index (the sheet's `s` attribute): what `kind(numFmtId, formatCode)` says} for every
+    style whose number format `kind` names (None: not one of them)."""
     codes = {match.group(1): _unescape_xml(match.group(2).decode("utf-8", "replace"))
              for match in _NUM_FMT.finditer(styles)}
     cell_xfs = _CELL_XFS.search(styles)
     found = {}
-    if cell_xfs:
-        for index, xf in enumerate(_XF.findall(cell_xfs.group(1))):
-            code = codes.get(dict(_ATTRIBUTE.findall(xf)).get(b"numFmtId", b"0"), "")
-            if re.fullmatch(r"0{2,}", code):
-                found[str(index).encode()] = len(code)
+    for index, xf in enumerate(_XF.findall(cell_xfs.group(1)) if cell_xfs else ()):
+        number = dict(_ATTRIBUTE.findall(xf)).get(b"numFmtId", b"0")
+        said = kind(number, codes.get(number, ""))
+        if said is not None:
+            found[str(index).encode()] = said
     return found
+
+
+def _percent_styles(styles: bytes) -> set[bytes]:
+    """The styles whose number format shows a percentage: built-in formats 9 and 10, or a format code
+    with a % outside quotes."""
+    return set(_styles_by_format(styles, lambda number, code: True if number in (b"9", b"10") or
+                                 "%" in re.sub(r'"[^"]*"', "", code) else None))
+
+
+def _padded_styles(styles: bytes) -> dict[bytes, int]:
+    """The styles whose number format pads a whole number with zeros (`00000`: 42 shows as 00042),
+    and to how many digits."""
+    return _styles_by_format(styles, lambda number, code: len(code) if re.fullmatch(r"0{2,}", code) else None)
 
 
 def _scan_sheet(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, facts: SheetFacts,

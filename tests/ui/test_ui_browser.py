@@ -5,14 +5,13 @@ Skipped, saying why, where chromium and its driver are not installed (.ci/run in
 import csv
 import re
 import shutil
-import subprocess
-import sys
 import threading
 
 import openpyxl
 import pytest
 
 from ..conftest import ROOT, wait_until
+from .pages import page_process
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -25,20 +24,8 @@ WAIT = 60  # seconds: the longest any step may take before the test fails
 @pytest.fixture
 def server(tmp_path):
     """`importer ui` as a subprocess; yields the address it printed (with its token)."""
-    process = subprocess.Popen([sys.executable, "-m", "importer", "ui", "--port", "0", "--no-browser",
-                                "--state-dir", str(tmp_path / "state")], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
-    try:
-        wait_until(lambda: any(line.startswith("Open ") for line in lines) or process.poll() is not None,
-                   timeout=30, what="the page's address")
-        address = next((line.split(" ", 1)[1].strip() for line in lines if line.startswith("Open ")), None)
-        assert address, process.stderr.read() if process.poll() is not None else "no address printed"
+    with page_process(tmp_path) as (_, address):
         yield address
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
 
 
 @pytest.fixture
