@@ -475,7 +475,16 @@ class Importer:
                         for name, value in left.items())
         self.journal.record_update(self.target, self.settings.run_id, outcome.course_id, result.row, changes,
                                    applied=False)
-        reply = self._with_retries(lambda: self.api.update(outcome.course_id, left), row=result.row)
+        fields_left = ", ".join(planning.LABELS.get(name, name) for name in left)
+        try:
+            reply = self._with_retries(lambda: self.api.update(outcome.course_id, left), row=result.row)
+        except (Interrupted, TargetError) as exc:  # the course exists: its id goes to the results whatever stops
+            if isinstance(exc, TargetError):
+                self._stop_error = exc
+            outcome.error_code = "NOT_COMPLETED"
+            outcome.error_message = (f"created as a draft; the run stopped before {fields_left} was set "
+                                     f"({exc or 'interrupted'}): run the same file again with --mode sync to finish it")
+            return outcome
         if reply.kind == "ok":
             self.journal.record_update(self.target, self.settings.run_id, outcome.course_id, result.row, changes,
                                        applied=True)
@@ -483,7 +492,6 @@ class Importer:
         if reply.kind == "auth":
             raise BadKey(f"the API key was refused (HTTP {reply.status}) at row {result.row}; "
                          "the key may have been revoked")
-        fields_left = ", ".join(planning.LABELS.get(name, name) for name in left)
         outcome.error_code = "NOT_COMPLETED"
         outcome.error_message = (f"created as a draft, but setting {fields_left} afterwards failed ({reply.message}); "
                                  "run the same file again with --mode sync to finish it (it is not created again)")

@@ -196,3 +196,30 @@ def test_an_instance_that_answers_neither_api_stops_before_anything_is_sent(tmp_
         assert done.returncode == 2, done.stdout + done.stderr
         assert "answers neither the guide's course list" in done.stderr and "Traceback" not in done.stderr
         assert [m for m, _ in server.requests if m != "GET"] == []
+
+
+def test_a_stop_between_a_create_and_its_release_keeps_the_course_id(tmp_path):
+    """The content API creates a draft, then releases it: a stop asked for in between ends the run
+    before the release, and the created course is in the results with its id, saying what is left."""
+    import importer
+
+    source = write_csv(tmp_path / "c.csv", [["Published one", "course", "E1", "published"]],
+                       ["Title", "Course Type", "External ID", "Published Status"])
+    with content_sandbox(rate_limit=100) as sandbox, \
+            importer.connect(sandbox=sandbox, state_dir=tmp_path / "state", rate_limit=6000) as target:
+        planned = importer.plan(importer.validate(source), target)
+        api = target.importer.api
+        create = api.create
+
+        def create_then_stop(payload):  # the stop arrives while the create's answer comes back
+            reply = create(payload)
+            target.importer.stop.set()
+            return reply
+
+        api.create = create_then_stop
+        result = importer.apply(planned)
+        stored = sandbox.store.all()
+    [outcome] = result.outcomes
+    assert outcome.status == "created" and outcome.course_id == stored[0]["id"]
+    assert outcome.error_code == "NOT_COMPLETED" and "--mode sync" in outcome.error_message
+    assert stored[0]["publishedStatus"] == "draft"
