@@ -104,6 +104,21 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
             return problem(str(exc))
         return go(f"/check/{upload.id}")
 
+    async def export(request):
+        """Start from what the platform holds: the target chosen here, its courses as the template."""
+        form = await request.form()
+        api = str(form.get("api", "auto"))
+        try:
+            await run_in_threadpool(lambda: session.connect(
+                sandbox=form.get("where") != "platform", address=str(form.get("address", "")),
+                api_key=str(form.get("api_key", "")), api=api if api in API_CHOICES else "auto"))
+            path = await run_in_threadpool(session.export)
+        except ImporterError as exc:
+            return problem(str(exc))
+        host = (session.target.base_url.split("://", 1)[-1].split("/", 1)[0].replace(":", "-")
+                if not session.rehearsal else "sandbox")
+        return FileResponse(path, filename=f"{host}-courses{path.suffix}")
+
     # --- 2. columns ---
 
     async def columns(request):
@@ -334,6 +349,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
 
     routes = [
         Route("/", home), Route("/template", template_file), Route("/upload", receive_upload, methods=["POST"]),
+        Route("/export", export, methods=["POST"]),
         Route("/columns/{upload}", columns), Route("/columns/{upload}", save_columns, methods=["POST"]),
         Route("/check/{upload}", check), Route("/check/{upload}/cell", fix, methods=["POST"]),
         Route("/check/{upload}/fixed", fixed_file), Route("/check/{upload}/report", error_report),

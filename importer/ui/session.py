@@ -247,6 +247,17 @@ class Session:
             label = url
         self.target, self.target_label, self.rehearsal, self.mode = target, label, sandbox, mode
 
+    def export(self) -> Path:
+        """What the connected target holds, written as the template in the state folder (`importer export`)."""
+        from ..run.exporting import export_courses
+
+        if self.target is None:
+            raise ImporterError("choose the target first")
+        folder = private_folder(self.state_dir / "exports")
+        path = folder / f"{secrets.token_hex(4)}-courses.xlsx"
+        with self.one_at_a_time("export"):
+            return export_courses(self.target.importer, path).path
+
     def disconnect(self) -> None:
         if self.current and not self.current.finished:
             raise ImporterError("an import is running on this target; stop it first")

@@ -297,3 +297,21 @@ def test_the_columns_screen_inverts_is_paid_takes_a_wide_form_and_an_address_wit
                                                           "api_key": "k"}, headers=ORIGIN)
         assert typed.status_code == 303, typed.text[:300]
         assert "Plan: 20 to create" in page.get(f"/plan/{upload_id}").text
+
+
+def test_start_from_what_the_platform_holds(page, session, tmp_path):
+    """The first step's export: the platform's courses as the template, downloaded, then given back."""
+    with Sandbox(api_key="k") as platform:
+        for i in range(3):
+            platform.store.create({"title": f"Held {i}", "courseType": "video", "externalId": f"00{i}"})
+        port = platform.base_url.rsplit(":", 1)[1]
+        reply = page.post("/export", data={"where": "platform", "address": f"127.0.0.1:{port}", "api_key": "k"},
+                          headers=ORIGIN)
+        assert reply.status_code == 200 and "127.0.0.1-" in reply.headers["content-disposition"]
+        path = tmp_path / "held.xlsx"
+        path.write_bytes(reply.content)
+        rows = list(openpyxl.load_workbook(path)["Courses"].iter_rows(min_row=2, values_only=True))
+        assert sorted((r[0], r[7]) for r in rows) == [("Held 0", "000"), ("Held 1", "001"), ("Held 2", "002")]
+        upload_id = upload(page, path).rsplit("/", 1)[1]  # given back to the same platform: nothing to send
+        plan = page.get(f"/plan/{upload_id}").text
+        assert "Plan: 0 to create, 0 to update, 0 unchanged, 3 already there" in plan, plan[:2000]
