@@ -52,6 +52,9 @@ class Rule:
     items: Callable[[tuple], tuple] | None = None
     label: str = "the field"  # how a message names the field
     identity: bool = False  # a course is recognised by it: a placeholder there would be its identity
+    # For a column of distinct texts: True when `text` would take every one as it is, without a word
+    # (checked over the column at once, in C): then no call a cell is made.
+    clean_column: Callable[[list], bool] | None = None
 
     def cell(self, raw) -> tuple:
         if raw is None:
@@ -256,15 +259,40 @@ def _ambiguous(text: str) -> tuple:
                     "separator (1234, or 1.5) if a number is meant.", text)
 
 
+def _joined(texts: list) -> str:
+    return "\x00".join(filter(None, texts))  # \x00: no cell holds one (a control character is an error)
+
+
+def _clean_titles(texts: list) -> bool:
+    """No title too long, none on two lines, none with an invisible character: `_title` says nothing."""
+    joined = _joined(texts)
+    return "\n" not in joined and "\r" not in joined and (joined.isascii() or not _ZERO_WIDTH.search(joined)) and \
+        max(map(len, filter(None, texts)), default=0) <= fields.TITLE_MAX_LENGTH
+
+
+def _clean_descriptions(texts: list) -> bool:
+    """No description holds a tag the server strips: `_description` says nothing."""
+    joined = _joined(texts)
+    return "<" not in joined or not fields.STRIPPED_HTML_TAG.search(joined)
+
+
+def _clean_external_ids(texts: list) -> bool:
+    """No id in scientific notation, none longer than Excel's digits: `_external_id` says nothing."""
+    joined = _joined(texts)
+    return not ("E+" in joined or "e+" in joined or "E-" in joined or "e-" in joined) and \
+        max(map(len, filter(None, texts)), default=0) <= EXCEL_DIGITS
+
+
 RULES: dict[str, Rule] = {
-    "title": Rule(_title, distinct_values=True),
+    "title": Rule(_title, distinct_values=True, clean_column=_clean_titles),
     "courseType": Rule(_enum("courseType")),
     "slug": Rule(_slug, _id_stored_as_number(_slug), distinct_values=True),
-    "description": Rule(_description, distinct_values=True),
+    "description": Rule(_description, distinct_values=True, clean_column=_clean_descriptions),
     "publishedStatus": Rule(_enum("publishedStatus")),
     "authors": Rule(_authors, items=_kept_items),
     "tags": Rule(_tags, items=_kept_items),
-    "externalId": Rule(_external_id, _id_stored_as_number(_external_id), distinct_values=True),
+    "externalId": Rule(_external_id, _id_stored_as_number(_external_id), distinct_values=True,
+                       clean_column=_clean_external_ids),
     "isFree": Rule(_yes_no, _yes_no),
     "source": Rule(_as_is),
 }
@@ -289,7 +317,10 @@ def run_rule(rule: Rule, column, numbers: list[int], name: str, found: dict, *, 
     if all_text and rule.distinct_values:
         # Titles, slugs, ids: remembering answers would cost more than it saves.
         texts = _trimmed(column, invisible_marks)
-        if min(map(len, filter(None, texts)), default=PLACEHOLDER_LENGTH + 1) > PLACEHOLDER_LENGTH:
+        short = min(map(len, filter(None, texts)), default=PLACEHOLDER_LENGTH + 1) <= PLACEHOLDER_LENGTH
+        if not short and rule.clean_column is not None and rule.clean_column(texts):
+            return texts  # no placeholder (no cell short enough), and nothing the rule would say
+        if not short:
             outcomes = [EMPTY if text is None else rule.text(text) for text in texts]  # no cell short enough
         else:
             outcomes = [EMPTY if text is None else rule.placeholder(text) or rule.text(text) for text in texts]
