@@ -123,12 +123,31 @@ def _records(path: Path, text: str) -> list:
     if isinstance(document, list):
         return document
     if isinstance(document, Mapping):
-        lists = [v for v in document.values() if isinstance(v, list) and v and all(isinstance(i, Mapping) for i in v)]
-        if len(lists) == 1:  # {"courses": [...], "total": 808}: the one list of objects
-            return lists[0]
-        if len(lists) > 1:
-            names = ", ".join(k for k, v in document.items() if any(v is each for each in lists))
-            raise FileUnusable(path, f"holds several lists of objects ({names}); save the one with the courses "
-                                     "as a file of its own")
+        found = _lists_of_objects(document)
+        if len(found) == 1:  # {"courses": [...], "total": 808}, {"_embedded": {"courses": [...]}}
+            return next(iter(found.values()))
+        preferred = [name for name in found if name.rsplit(".", 1)[-1].lower() in LIST_NAMES]
+        if len(preferred) == 1:  # {"data": [...], "included": [...]} (JSON:API): the data
+            return found[preferred[0]]
+        if found:
+            raise FileUnusable(path, f"holds several lists of objects ({', '.join(found)}); save the one with the "
+                                     "courses as a file of its own")
         return [document]
     raise FileUnusable(path, "is JSON, but not a list of objects: a JSON export is one object per course")
+
+
+# What exports call their list of records, when an object holds several lists.
+LIST_NAMES = {"courses", "data", "items", "results", "elements", "records", "rows", "entries", "catalog",
+              "catalogue", "course", "hits"}
+
+
+def _lists_of_objects(document: Mapping, prefix: str = "", depth: int = 0) -> dict[str, list]:
+    """The lists of objects an object holds, by their dotted name, looking two levels down."""
+    found = {}
+    for key, value in document.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, list) and value and all(isinstance(item, Mapping) for item in value):
+            found[name] = value
+        elif isinstance(value, Mapping) and depth < 2:
+            found.update(_lists_of_objects(value, name + ".", depth + 1))
+    return found

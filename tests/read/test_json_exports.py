@@ -82,3 +82,14 @@ def test_map_validate_and_run_a_json_export(tmp_path):
         assert done.returncode == 0, done.stdout + done.stderr
         stored = {c["externalId"]: c for c in sandbox.store.all()}
     assert stored["v1-456"]["tags"] == ["learning, memory", "study"] and stored["v1-123"]["authors"] == ["Andrew Ng"]
+
+
+@pytest.mark.parametrize("document", [
+    {"_embedded": {"courses": [{"title": "A"}, {"title": "B"}]}, "_links": {"self": {"href": "/x"}}},  # HAL
+    {"data": [{"id": "1", "attributes": {"title": "A"}}, {"id": "2", "attributes": {"title": "B"}}],
+     "included": [{"id": "p", "type": "person"}]},  # JSON:API: the data, not what it includes
+])
+def test_the_list_of_courses_is_found_where_apis_put_it(tmp_path, document):
+    path = tmp_path / "api.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert [n for n, _ in read_sheet(path).rows] == [2, 3]
