@@ -168,6 +168,7 @@ def test_reload_and_a_second_tab_follow_the_import_and_stop_ends_it(server, brow
     browser.find_element(By.CSS_SELECTOR, "#stop-form button").click()
     wait(browser, lambda d: d.find_elements(By.ID, "results"), "the import to stop")
     assert "Stopped by you" in browser.page_source
+    assert text_of(browser, "h1") == "Import: stopped" and not browser.find_elements(By.ID, "left")  # no time left
     done = int(browser.find_element(By.ID, "bar").get_attribute("value"))
     assert 4 <= done < 80
     statuses = re.findall(r"<td>(created|not_attempted)</td>", browser.page_source)

@@ -14,7 +14,8 @@
       document.getElementById("done").textContent = s.done;
       document.getElementById("total").textContent = s.total;
       document.getElementById("rate").textContent = s.rate_per_minute;
-      document.getElementById("left").textContent = s.seconds_left;
+      var left = document.getElementById("left");
+      if (left) { left.textContent = s.seconds_left; }
       document.getElementById("retries").textContent = s.retries;
       document.getElementById("note").textContent = s.note || (s.stopping ? "Stopping after the request in flight…" : "");
       var parts = [];
