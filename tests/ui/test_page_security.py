@@ -125,7 +125,8 @@ def test_a_1_gb_upload_is_refused_at_the_limit_without_filling_memory(tmp_path):
 
 def slow_target(release: threading.Event, *, slow_ping: bool):
     """A courses API on loopback whose key check (or whose every create) answers only when `release` is
-    set, or after 20 s: a slow or stuck instance."""
+    set, or after 20 s: a slow or stuck instance. `server.held` counts the requests it is holding."""
+    held = []
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):
@@ -142,17 +143,20 @@ def slow_target(release: threading.Event, *, slow_ping: bool):
         def do_GET(self):
             if self.path.endswith("/ping"):
                 if slow_ping:
+                    held.append(self.path)
                     release.wait(20)
                 return self._json(200, {"valid": True})
             return self._json(200, {"courses": [], "pageInfo": {"hasMore": False}})
 
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            held.append(self.path)
             release.wait(20)
             self._json(201, {"id": f"c-{body['title']}", **body})
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    server.held = held
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -167,7 +171,8 @@ def test_a_slow_target_freezes_no_other_page_and_stop_answers_at_once(tmp_path):
     source = b"Title,Course Type\n" + b"".join(b"Course %d,course\n" % i for i in range(5))
     release = threading.Event()
     stuck = slow_target(release, slow_ping=True)
-    slow = slow_target(threading.Event(), slow_ping=False)
+    holding = threading.Event()
+    slow = slow_target(holding, slow_ping=False)
     try:
         with page_process(tmp_path) as (_, address):
             browser = Browser(address)
@@ -177,7 +182,7 @@ def test_a_slow_target_freezes_no_other_page_and_stop_answers_at_once(tmp_path):
             form = {"where": "platform", "address": target, "api_key": "k", "api": "guide"}
             waiting = threading.Thread(target=lambda: browser.post(f"/target/{upload_id}", data=form))
             waiting.start()
-            time.sleep(0.3)  # let the key check reach the stuck server (its answer is what is waited for)
+            wait_until(lambda: stuck.held, timeout=10, what="the key check held by the stuck server")
             home, took = answers_within(browser, "/")
             assert home.status_code == 200 and took < 1.0, took
             busy = browser.post(f"/target/{upload_id}", data=form)  # a second tab, the same target
@@ -189,7 +194,7 @@ def test_a_slow_target_freezes_no_other_page_and_stop_answers_at_once(tmp_path):
             assert browser.post(f"/target/{upload_id}", data=form).status_code == 303
             assert "Plan: 5 to create" in browser.get(f"/plan/{upload_id}").text
             run = browser.post(f"/import/{upload_id}").headers["location"].rsplit("/", 1)[1]
-            time.sleep(0.3)  # the first create is in flight, and the server holds it
+            wait_until(lambda: slow.held, timeout=10, what="the first create held by the server")
             status, took = answers_within(browser, f"/run/{run}/status")
             assert status.json()["finished"] is False and took < 1.0
             replan = browser.get(f"/plan/{upload_id}")  # a second tab planning mid-import
@@ -198,8 +203,12 @@ def test_a_slow_target_freezes_no_other_page_and_stop_answers_at_once(tmp_path):
             stopped = browser.post(f"/run/{run}/stop")
             assert stopped.status_code == 303 and time.monotonic() - started < 1.0
             assert browser.get(f"/run/{run}/status").json()["stopping"] is True
+            holding.set()  # the server answers the create: the import ends, its course kept
+            wait_until(lambda: browser.get(f"/run/{run}/status").json()["finished"], timeout=30, what="the stop")
+            assert browser.get(f"/run/{run}/status").json()["counts"] == {"created": 1}
     finally:
         release.set()
+        holding.set()
         stuck.shutdown()
         slow.shutdown()
 
