@@ -312,7 +312,7 @@ def _csv_sheet(path: Path, records, encoding: str, delimiter: str, escaped: bool
         rows.append((number, cells))
         if len(rows) % SHARING_CHECK == 0:
             shared = _choose_shared_columns(rows, shared, width)
-        if len(rows) >= MAX_ROWS or filled > MAX_CELLS:
+        if len(rows) >= MAX_ROWS:  # the cells were counted, and capped, as each record was read
             raise FileUnusable(path, f"has more than {len(rows):,} rows ({filled:,} cells), more than Excel or any "
                                      "course sheet holds; split it into several files")
     sheet = Sheet(path, headers, rows, "csv", encoding=encoding, delimiter=delimiter)
