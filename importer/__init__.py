@@ -30,6 +30,7 @@ from .pipeline import (
     RunResult,
     Target,
     apply,
+    check_missing,
     connect,
     export,
     from_dataframe,
@@ -40,8 +41,8 @@ from .pipeline import (
 )
 
 __all__ = ["BadKey", "FileUnusable", "ImporterError", "PlannedRun", "RunResult", "Sandbox", "Target",
-           "TargetError", "ValidationResult", "apply", "connect", "export", "from_dataframe", "from_records", "plan",
-           "read", "validate", "validate_file"]
+           "TargetError", "ValidationResult", "apply", "check_missing", "connect", "export", "from_dataframe",
+           "from_records", "plan", "read", "validate", "validate_file"]
 
 
 def __getattr__(name: str):

@@ -185,9 +185,15 @@ class PlannedRun:
 
 
 def plan(checked: ValidationResult, target: Target, *, mode: str = "create",
-         custom_fields: list[str] | None = None) -> PlannedRun:
+         custom_fields: list[str] | None = None, missing: str | None = None, scope_source: str | None = None,
+         scope_tag: str | None = None, missing_share: float | None = None) -> PlannedRun:
     """Read what the platform holds for these rows and classify each: create, update (with its
-    changes), unchanged, exists, conflict, not_found or invalid. Nothing is written."""
+    changes), unchanged, exists, conflict, not_found or invalid. Nothing is written.
+
+    `missing`: `"report"` or `"archive"` — also list the platform's courses of one scope
+    (`scope_source=`: a Source value, or `scope_tag=`) that no row names (`.plan.missing`); with
+    `"archive"` the apply archives them after the rows (see `run.missing` for the guards:
+    `check_missing(planned, confirmed=N)` before applying)."""
     from .check.restricting import restrict_to
     from .run.planning import make_plan
 
@@ -198,7 +204,22 @@ def plan(checked: ValidationResult, target: Target, *, mode: str = "create",
     catalogue = target.importer.read_catalogue(checked)
     made = make_plan(checked, catalogue, mode=mode, custom_fields=custom_fields)
     made.api, made.notes = target.api_label, unsent
-    return PlannedRun(made, checked, target, catalogue.requests)
+    reads = catalogue.requests
+    if missing is not None:
+        from .run.missing import DEFAULT_SHARE, Scope, find_missing
+
+        made.missing = find_missing(target.importer, checked, made, Scope(scope_source, scope_tag), missing,
+                                    share=DEFAULT_SHARE if missing_share is None else missing_share)
+        reads += made.missing.requests
+    return PlannedRun(made, checked, target, reads)
+
+
+def check_missing(planned: PlannedRun, *, confirmed: int | None = None) -> None:
+    """Before `apply` of a plan made with `missing="archive"`: raises `Refused` when the file has no
+    valid row, or when it would archive more than the share allowed and `confirmed` is not that number."""
+    from .run.missing import check_archiving
+
+    check_archiving(planned.plan.missing, confirmed)
 
 
 @dataclass
@@ -236,9 +257,12 @@ class RunResult:
             write_failures(self.validation, self.report, failures)
 
 
-def apply(planned: PlannedRun, *, progress: bool | Callable[[RowOutcome], object] = False) -> RunResult:
+def apply(planned: PlannedRun, *, progress: bool | Callable[[RowOutcome], object] = False,
+          confirm_missing: int | None = None) -> RunResult:
     """Do what the plan says, with the CLI's guarantees: paced under the rate limit, retried,
-    each create journaled so that it is never sent twice."""
+    each create journaled so that it is never sent twice. A plan that archives the courses missing
+    from the file more than the share allowed needs `confirm_missing=` that number (`Refused` else)."""
+    check_missing(planned, confirmed=confirm_missing)
     importer = planned.target.importer
     importer.progress = _progress(progress)
     report = importer.apply(planned.validation, planned.plan)

@@ -22,6 +22,7 @@ from .console import EXIT_INTERRUPTED, EXIT_OK, EXIT_ROWS, print_validation_summ
 
 MODES = ("create", "sync", "update")  # as planning.MODES, without importing the planner for --help
 API_CHOICES = ("auto", "guide", "content")  # as dialects.CHOICES, without importing httpx for --help
+MISSING_MODES = ("report", "archive")  # as missing.MODES
 
 KEY_VARIABLE = "TI_API_KEY"
 
@@ -29,6 +30,13 @@ KEY_VARIABLE = "TI_API_KEY"
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def _percent(text: str) -> float:
+    value = float(text.rstrip("%").strip())
+    if not 0 <= value <= 100:
         raise ValueError(text)
     return value
 
@@ -105,8 +113,24 @@ def _add_target_options(command, add_input_options) -> None:
                          help="create: only new courses, existing ones are left as they are (default); sync: "
                               "create new courses and update changed ones; update: only update existing ones")
     command.add_argument("--max-changes", type=_positive_int, metavar="N",
-                         help="refuse to start (nothing sent) when the plan would create plus update more than "
-                              "N courses: the guard a scheduled sync needs")
+                         help="refuse to start (nothing sent) when the plan would create, update and archive more "
+                              "than N courses in all: the guard a scheduled sync needs")
+    missing = command.add_argument_group(
+        "courses missing from the file",
+        "A sync can also see what left the source: the platform's courses of one scope (a Source value or a tag, "
+        "never all its courses) that no row of the file names. An empty or headers-only file never archives.")
+    missing.add_argument("--missing", choices=MISSING_MODES,
+                         help="report: list them in the plan and the results; archive: also archive them after the "
+                              "rows (undone by `importer undo`)")
+    scope = missing.add_mutually_exclusive_group()
+    scope.add_argument("--scope-source", metavar="VALUE", help="the scope: the courses whose Source is VALUE")
+    scope.add_argument("--scope-tag", metavar="TAG", help="the scope: the courses tagged TAG")
+    missing.add_argument("--missing-share", type=_percent, default=10.0, metavar="PERCENT",
+                         help="archiving more than this share of the scope needs the number typed back, or "
+                              "--confirm-missing (default 10)")
+    missing.add_argument("--confirm-missing", type=int, metavar="N",
+                         help="for an unattended run: the number of courses it may archive beyond the share, as "
+                              "the plan counts them; any other count refuses to start")
     command.add_argument("--rate-limit", type=_positive_int, default=DEFAULT_RATE_PER_MINUTE, metavar="N",
                          help=f"requests per minute to stay under (default {DEFAULT_RATE_PER_MINUTE}); the "
                               "importer slows down further if the server says its limit is lower")
@@ -184,7 +208,7 @@ def _run_with_paths(args, validation, paths) -> int:
             print(f"The key was accepted by {session.base_url}. Plan written to {written}. Nothing was sent.")
             return EXIT_OK if all(a.kind in ("create", "update", "unchanged", "exists") for a in plan.actions) \
                 else EXIT_ROWS
-        if plan.writes:
+        if plan.changes_count:
             _confirm(args, plan, session.base_url)
         return _apply(args, session, validation, plan, paths)
 
@@ -199,13 +223,24 @@ class _Session:
     def plan(self, validation):
         from ..pipeline import plan as make_plan
 
-        planned = make_plan(validation, self.target, mode=self.args.mode, custom_fields=self.args.custom_fields)
+        args = self.args
+        if args.missing and args.mode == "create":
+            raise TargetError("--missing needs --mode sync (or update): a create-only run is not a sync of the "
+                              "source. Nothing was sent")
+        planned = make_plan(validation, self.target, mode=args.mode, custom_fields=args.custom_fields,
+                            missing=args.missing, scope_source=args.scope_source, scope_tag=args.scope_tag,
+                            missing_share=args.missing_share)
         plan = planned.plan
-        where = f"the sandbox at {self.base_url} (a rehearsal)" if self.args.sandbox else self.base_url
-        _print_plan(validation, plan, where, self.args.rate_limit, planned.reads)
-        if self.args.max_changes is not None and plan.writes > self.args.max_changes:
-            raise Refused(f"the plan would create or update {plan.writes} courses, more than --max-changes "
-                          f"{self.args.max_changes}; nothing was sent")
+        where = f"the sandbox at {self.base_url} (a rehearsal)" if args.sandbox else self.base_url
+        _print_plan(validation, plan, where, args.rate_limit, planned.reads)
+        if args.max_changes is not None and plan.changes_count > args.max_changes:
+            raise Refused(f"the plan would create, update or archive {plan.changes_count} courses, more than "
+                          f"--max-changes {args.max_changes}; nothing was sent")
+        if not args.dry_run:
+            from ..run.missing import check_archiving
+
+            check_archiving(plan.missing, args.confirm_missing,
+                            ask=input if sys.stdin.isatty() and not args.yes else None)
         return plan
 
 
@@ -270,6 +305,7 @@ def _apply(args, session: _Session, validation, plan, paths) -> int:
     getattr(args, "summary", {}).update(
         run_id=importer.settings.run_id, target=session.base_url, api=session.target.api,
         counts={k: v for k, v in report.counts().items() if v}, interrupted=report.interrupted,
+        missing={s: sum(1 for o in report.missing if o.status == s) for s in {o.status for o in report.missing}},
         stop_reason=report.stop_reason, elapsed_s=round(elapsed, 1),
         files={"results": str(written.results), "failures": str(written.failures) if written.failures else None,
                "log": str(paths.log)})
@@ -378,9 +414,24 @@ def _print_plan(validation, plan, base_url: str, rate: int, reads: int) -> None:
         print("  Some courses already there differ from the sheet; --mode sync would update them.")
     if validation.invalid_rows:
         print(f"  {len(validation.invalid_rows)} invalid rows will not be sent; they go to the failures file")
-    minutes = plan.writes / rate if rate else 0
+    if plan.missing is not None:
+        _print_missing(plan.missing)
+    minutes = plan.changes_count / rate if rate else 0
     duration = f"{minutes * 60:.0f} s" if minutes < 2 else f"{minutes:.0f} min"
-    print(f"  {plan.writes} writes at up to {rate} requests/minute: about {duration}")
+    print(f"  {plan.changes_count} writes at up to {rate} requests/minute: about {duration}")
+
+
+def _print_missing(missing) -> None:
+    print(f"  Missing: {missing.summary()}")
+    sign = "-" if missing.archives else "?"
+    for course in missing.courses[:10]:
+        ident = f", External ID '{course['externalId']}'" if course.get("externalId") else ""
+        print(f"  {sign} {shown(course['id'], 40)} '{shown(course.get('title') or '', 60)}'{ident}")
+    if len(missing.courses) > 10:
+        where = "results" if missing.archives else "plan"
+        print(f"    … and {len(missing.courses) - 10} more (all listed in the {where} file's Missing sheet)")
+    if missing.refusal and missing.courses:
+        print(f"  Not archived: {missing.refusal}")
 
 
 def _short(value, limit: int = 60) -> str:
@@ -396,6 +447,8 @@ def _confirm(args, plan, base_url: str) -> None:
     what = [f"create {plan.count('create')}"] if plan.count("create") else []
     if plan.count("update"):
         what.append(f"update {plan.count('update')}")
+    if plan.missing is not None and plan.missing.archives:
+        what.append(f"archive {plan.missing.archives}")
     answer = input(f"{' and '.join(what).capitalize()} courses on {base_url}? [y/N] ").strip().lower()
     if answer not in ("y", "yes"):
         raise Declined("Not confirmed: nothing was sent.")
@@ -472,6 +525,12 @@ def _print_summary(validation, report, written, log_path, elapsed: float, api: s
         if report.count(status) or status == "created":
             print(f"{status:<15}{report.count(status):>6}")
     print(f"{'total':<15}{len(report.outcomes):>6}   in {elapsed:.1f} s, {report.retries} retries")
+    if report.missing:
+        counts = {}
+        for o in report.missing:
+            counts[o.status] = counts.get(o.status, 0) + 1
+        print("Missing from the file: " + ", ".join(f"{status} {n}" for status, n in counts.items())
+              + " (the results' Missing sheet lists each)")
     unfinished = [o for o in report.outcomes if o.status == "created" and o.error_code == "NOT_COMPLETED"]
     if unfinished:
         print(f"Note: {len(unfinished)} courses were created as drafts but could not be published; run the same "

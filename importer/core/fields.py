@@ -24,6 +24,36 @@ STRIPPED_HTML_TAG = re.compile(r"<\s*/?\s*(?!(?:" + "|".join(sorted(ALLOWED_HTML
 # Script elements go whole, content included (guide: "Script tags are stripped").
 SCRIPT_ELEMENT = re.compile(r"<\s*script\b[^>]*>.*?<\s*/\s*script\s*>|<\s*script\b[^>]*/?>", re.I | re.S)
 CUSTOM_FIELD_PREFIX = "customFields."
+# An empty cell leaves the platform's value as it is (a sync never clears by accident: a blank is not an
+# instruction). A cell holding exactly this marker, any case, empties the field on the platform instead.
+CLEAR_MARK = "(clear)"
+# What emptying each clearable field sends; a custom field is sent as null. Title, Course Type, Slug,
+# External ID, Published Status and Is Free cannot be emptied (required, identity, or a yes/no).
+CLEARED_VALUES = {"description": "", "source": "", "authors": [], "tags": []}
+
+
+class Cleared:
+    """The value of a cell holding `CLEAR_MARK`: never part of a create's body, an emptying in an update's."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return CLEAR_MARK
+
+    def __reduce__(self):
+        return "CLEARED"
+
+
+CLEARED = Cleared()
+
+
+def cleared_value(name: str):
+    """What an update sends to empty this field (`customFields.<key>`: null)."""
+    return CLEARED_VALUES.get(name)
+
+
+def is_clear_mark(raw) -> bool:
+    return type(raw) is str and len(raw) < 40 and raw.strip().casefold() == CLEAR_MARK
 
 
 @dataclass(frozen=True)

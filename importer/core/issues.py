@@ -34,6 +34,8 @@ ID_IN_SCIENTIFIC_NOTATION = "ID_IN_SCIENTIFIC_NOTATION"  # `1.23457E+11`: Excel 
 MIXED_TYPES = "MIXED_TYPES"  # a CSV custom field column sent as numbers and as number-like text
 ZERO_WIDTH = "ZERO_WIDTH"  # an invisible character inside a title
 NOT_SPLIT = "NOT_SPLIT"  # `a / b / c`, `#sales #crm`, `Jane Smith and John Doe`: read as one item
+CLEARED = "CLEARED"  # a cell holding the clearing marker: the field is emptied on the platform
+CANNOT_CLEAR = "CANNOT_CLEAR"  # the clearing marker in a field the platform cannot have empty (an error)
 # Warnings: what the file holds differs from what the person saw (see `excel_view` too).
 PLACEHOLDER = "PLACEHOLDER"
 AMBIGUOUS_NUMBER = "AMBIGUOUS_NUMBER"

@@ -6,7 +6,7 @@ all speak of the same statuses without importing one another.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 CREATED, UPDATED, UNCHANGED, EXISTS = "created", "updated", "unchanged", "exists"
 CONFLICT, NOT_FOUND, INVALID, FAILED, NOT_ATTEMPTED = "conflict", "not_found", "invalid", "failed", "not_attempted"
@@ -17,6 +17,9 @@ OK_STATUSES = (CREATED, UPDATED, UNCHANGED, EXISTS, SKIPPED)
 # The row needs the user: it goes to the failures file.
 FAILURE_STATUSES = (CONFLICT, NOT_FOUND, INVALID, FAILED, NOT_ATTEMPTED)
 STATUSES = OK_STATUSES + FAILURE_STATUSES  # the order summaries list them in
+# A course of the sync's scope that no row names (`run.missing`): listed, or archived.
+MISSING, ARCHIVED = "missing", "archived"
+MISSING_STATUSES = (MISSING, ARCHIVED, FAILED, NOT_ATTEMPTED, NOT_FOUND, UNCHANGED)
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,10 @@ class RunReport:
     interrupted: bool = False
     lookup_supported: bool | None = None
     retries: int = 0
+    # The scope's courses no row names (`run.missing`), each with its outcome (row 0: no row of the file),
+    # and the courses themselves as the plan read them, by id.
+    missing: list[RowOutcome] = field(default_factory=list)
+    missing_courses: dict[str, dict] = field(default_factory=dict)
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -59,4 +66,5 @@ class RunReport:
 
     @property
     def all_ok(self) -> bool:
-        return all(o.ok for o in self.outcomes)
+        return all(o.ok for o in self.outcomes) and all(o.status in (MISSING, ARCHIVED, UNCHANGED, NOT_FOUND)
+                                                        for o in self.missing)

@@ -39,6 +39,9 @@ RUN_SHEET = "Run"  # what the run was: target, run id, times; undo checks it bef
 PLAN_COLUMNS = ("source_row", "action", "course_id", "error_code", "message")
 
 FAILURE_COLUMNS = ("source_row", "error_code", "error_message")
+# The scope's courses no row names (--missing): a sheet of their own, `<results>.missing.csv` beside a CSV.
+MISSING_SHEET = "Missing"
+MISSING_COLUMNS = ("course_id", "title", "external_id", "slug", "source", "published_status", "status", "message")
 
 
 @dataclass
@@ -179,22 +182,38 @@ def write_results(validation: ValidationResult, report: RunReport, path, facts: 
                     widths=widths)
     changes = Table(CHANGE_COLUMNS, list(_change_rows(report.outcomes)), sheet_name="Changes",
                     widths={0: 10, 1: 18, 2: 22, 3: 40, 4: 40, 5: 8, 6: 30, 7: 30})
+    changes.rows += list(_change_rows(report.missing))
     run = Table(("fact", "value"), [[k, v] for k, v in (facts or {}).items()], sheet_name=RUN_SHEET,
                 widths={0: 20, 1: 60}) if facts else None
-    _write_with_changes(path, results, changes, validation.sheet.delimiter or ",", run)
+    missing = _missing_table(report.missing, report.missing_courses) if report.missing else None
+    _write_with_changes(path, results, changes, validation.sheet.delimiter or ",", run, missing)
 
 
-def _write_with_changes(path, main: Table, changes: Table, delimiter: str, run: Table | None = None) -> None:
-    """A workbook with all sheets; or a CSV, with the changes (when there are any) and the run
-    beside it."""
+def _missing_table(outcomes, courses: dict) -> Table:
+    """One line per course of the scope no row names: what it is, and what the run did about it."""
+    rows = []
+    for o in outcomes:
+        course = courses.get(o.course_id) or {}
+        rows.append([o.course_id, course.get("title"), course.get("externalId"), course.get("slug") or o.course_slug,
+                     course.get("source"), course.get("publishedStatus"), o.status, o.error_message])
+    return Table(MISSING_COLUMNS, rows, sheet_name=MISSING_SHEET, text_columns={0, 2, 3},
+                 widths={0: 18, 1: 40, 2: 16, 3: 24, 4: 16, 5: 12, 6: 14, 7: 60})
+
+
+def _write_with_changes(path, main: Table, changes: Table, delimiter: str, run: Table | None = None,
+                        missing: Table | None = None) -> None:
+    """A workbook with all sheets; or a CSV, with the changes (when there are any), the run and the
+    missing courses beside it."""
     if is_csv(path):
         write_table(path, main, delimiter=delimiter)
         if changes.rows:
             write_table(changes_path(path), changes, delimiter=delimiter)
         if run is not None:
             write_table(sidecar_path(path, "run"), run, delimiter=delimiter)
+        if missing is not None:
+            write_table(sidecar_path(path, "missing"), missing, delimiter=delimiter)
     else:
-        write_workbook(path, [main, changes] + ([run] if run is not None else []))
+        write_workbook(path, [main, changes] + [t for t in (run, missing) if t is not None])
 
 
 def changes_path(results_path) -> Path:
@@ -209,8 +228,8 @@ def sidecar_path(results_path, what: str) -> Path:
 def _change_rows(outcomes):
     for o in outcomes:
         for change in o.changes:
-            yield [o.row, o.course_id, change.field, _shown(change.current), _shown(change.new),
-                   "yes" if o.status == "updated" else "no",
+            yield [o.row or "", o.course_id, change.field, _shown(change.current), _shown(change.new),
+                   "yes" if o.status in ("updated", "archived") else "no",
                    json.dumps(change.current, ensure_ascii=False), json.dumps(change.new, ensure_ascii=False)]
 
 
@@ -237,7 +256,17 @@ def write_plan(validation: ValidationResult, plan, path) -> None:
                        widths={**sheet_widths(validation.columns, kept), len(kept) + 4: 60})
     changes_table = Table(("source_row", "course_id", "field", "current_value", "new_value"), changes,
                           sheet_name="Changes", widths={0: 10, 1: 18, 2: 22, 3: 40, 4: 40})
-    _write_with_changes(path, plan_table, changes_table, validation.sheet.delimiter or ",")
+    missing = None
+    if plan.missing is not None and plan.missing.courses:
+        from ..core.outcomes import RowOutcome
+
+        found = plan.missing
+        status = "to_archive" if found.archives else "missing"
+        message = found.refusal or ("would be archived: no row of the file names it" if found.archives else
+                                    "no row of the file names it (reported only)")
+        missing = _missing_table([RowOutcome(0, status, c["id"], c.get("slug"), error_message=message)
+                                  for c in found.courses], {c["id"]: c for c in found.courses})
+    _write_with_changes(path, plan_table, changes_table, validation.sheet.delimiter or ",", None, missing)
 
 
 def default_plan_path(input_path) -> Path:

@@ -30,6 +30,8 @@ INSTRUCTIONS_HEAD = [
     "One course per row on the Courses sheet, starting at row 2. Do not change the headers in row 1.",
     "Columns marked * are required. Leave a cell empty to use the platform's default; when a course",
     "is already on the platform, an empty cell leaves its value there as it is (it never clears it).",
+    "To empty a field on the platform, type (clear) in its cell: Description, Authors, Tags, Source and",
+    "custom fields can be emptied this way (run with --mode sync); the report marks each such cell.",
     "Titles, slugs and External IDs must each be unique, in this file and on the platform.",
     "Check the file before importing:   importer validate courses.xlsx",
     "The report (courses.errors.xlsx) colours each problem cell red (error) or yellow (warning)",

@@ -28,11 +28,13 @@ from dataclasses import dataclass, field
 from ..check.validating import RowResult, ValidationResult
 from ..core.fields import CUSTOM_FIELD_PREFIX as CUSTOM_PREFIX
 from ..core.outcomes import (
+    ARCHIVED,
     CONFLICT,
     CREATED,
     EXISTS,
     FAILED,
     INVALID,
+    MISSING,
     NOT_ATTEMPTED,
     NOT_FOUND,
     SKIPPED,
@@ -170,7 +172,8 @@ class Importer:
         outcomes: dict[int, RowOutcome] = {}
         to_send = [a for a in plan.actions if a.kind in planning.WRITES]
         report = RunReport([])
-        self.progress.start(len(to_send), pace=self.pacer.interval)
+        archives = plan.missing.archives if getattr(plan, "missing", None) else 0
+        self.progress.start(len(to_send) + archives, pace=self.pacer.interval)
         try:
             for action in plan.actions:
                 if action.kind in planning.WRITES and self.stop.is_set():
@@ -183,6 +186,7 @@ class Importer:
                     raise self._journal_error
                 if self._stop_error:
                     raise self._stop_error
+            self._archive_missing(plan, report)
         except Interrupted:
             report.interrupted = True
         except TargetError as exc:
@@ -207,6 +211,7 @@ class Importer:
             else:  # an invalid row, a conflict…: what it is whenever the run stopped (no request made)
                 outcomes[action.row] = self.apply_action(by_row[action.row], action, trust_server=plan.visible)
         report.outcomes = [outcomes[r.row] for r in validation.rows]
+        self._account_for_missing(plan, report, reason)
         for result in validation.skipped_rows:  # a skipped row's course is its twin's
             twin, outcome = outcomes.get(result.same_as), outcomes[result.row]
             if twin is not None and outcome.status == SKIPPED:
@@ -229,6 +234,73 @@ class Importer:
                   planning.NOT_FOUND: NOT_FOUND}[action.kind]
         return RowOutcome(result.row, status, course.get("id"), course.get("slug"), error_code=action.code,
                           error_message=action.message, changes=action.changes)
+
+    # --- the scope's courses no row names (see `missing`) ---
+
+    def _archive_missing(self, plan: Plan, report: RunReport) -> None:
+        """After every row: archive the scope's courses no row names, when the plan says so."""
+        missing = getattr(plan, "missing", None)
+        if missing is None:
+            return
+        report.missing_courses = {c["id"]: c for c in missing.courses}
+        if not missing.archives:
+            return
+        for course in missing.courses:
+            if self.stop.is_set():
+                raise Interrupted
+            outcome = self.archive_course(course)
+            report.missing.append(outcome)
+            self.progress.row_done(outcome)
+            if self._journal_error:
+                raise self._journal_error
+            if self._stop_error:
+                raise self._stop_error
+
+    def _account_for_missing(self, plan: Plan, report: RunReport, reason: str) -> None:
+        """Every missing course has an outcome, whatever stopped the run: listed, or not attempted."""
+        missing = getattr(plan, "missing", None)
+        if missing is None:
+            return
+        report.missing_courses = {c["id"]: c for c in missing.courses}
+        done = {o.course_id for o in report.missing}
+        for course in missing.courses:
+            if course["id"] in done:
+                continue
+            if missing.archives:
+                report.missing.append(RowOutcome(0, NOT_ATTEMPTED, course["id"], course.get("slug"),
+                                                 "NOT_ATTEMPTED", reason))
+            else:
+                why = missing.refusal or f"reported by --missing {missing.mode}; nothing was sent"
+                report.missing.append(RowOutcome(0, MISSING, course["id"], course.get("slug"), "MISSING",
+                                                 f"has {missing.scope.describe()} but no row of the file names it: "
+                                                 f"{why}"))
+
+    def archive_course(self, course: dict) -> RowOutcome:
+        """PUT publishedStatus=archived on a course no row names, its status as read just before journaled
+        first (so an undo puts it back)."""
+        course_id = course["id"]
+        fresh = self._with_retries(lambda: self.api.get(course_id), row=None)
+        if fresh.kind == "auth":
+            raise BadKey(f"the API key was refused (HTTP {fresh.status}); the key may have been revoked")
+        if fresh.status == 404:
+            return RowOutcome(0, NOT_FOUND, course_id, course.get("slug"), "NOT_FOUND",
+                              "no longer on the platform; nothing was sent")
+        if fresh.kind != "ok" or not isinstance(fresh.body, dict):
+            return RowOutcome(0, FAILED, course_id, course.get("slug"), fresh.code,
+                              f"could not read the course before archiving it: {fresh.message}; nothing was sent")
+        previous = fresh.body.get("publishedStatus")
+        if previous == "archived":
+            return RowOutcome(0, UNCHANGED, course_id, course.get("slug"), error_message="already archived")
+        changes = (Change("publishedStatus", previous, "archived"),)
+        self.journal.record_update(self.target, self.settings.run_id, course_id, 0, changes, applied=False)
+        reply = self._with_retries(lambda: self.api.update(course_id, {"publishedStatus": "archived"}), row=None)
+        if reply.kind == "auth":
+            raise BadKey(f"the API key was refused (HTTP {reply.status}); the key may have been revoked")
+        if reply.kind != "ok":
+            return RowOutcome(0, FAILED, course_id, course.get("slug"), reply.code, reply.message)
+        self.journal.record_update(self.target, self.settings.run_id, course_id, 0, changes, applied=True)
+        return RowOutcome(0, ARCHIVED, course_id, course.get("slug"), changes=changes,
+                          error_message="archived: no row of the file names it")
 
     # --- undo (see `undoing`) ---
 

@@ -91,40 +91,61 @@ def export_courses(importer, path, *, source: str | None = None, tag: str | None
 
 def _read_into(importer, scratch, source, tag, include_archived, on_page) -> tuple[int, int, set[str]]:
     """Every page of the list, through the run's pacer; the courses kept go to `scratch`, a line each."""
-    api = importer.api
-    count = requests = 0
     keys: set[str] = set()
-    cursor = None
-    wanted_tag = tag.strip().casefold() if tag else None
-    while True:
-        reply = importer.read(lambda c=cursor: api.list_page(c))
-        requests += 1
-        if reply.kind == "auth":
-            raise TargetError(f"the API key was refused while reading the courses (HTTP {reply.status}); nothing "
-                              "was written")
-        if reply.kind != "ok":
-            raise TargetError(f"could not read the courses ({reply.message}); nothing was written")
-        if not api.in_list_shape(reply):
-            raise NotTheAPI(f"the course list answered in a shape the importer does not know ({reply.describe()}); "
-                            "nothing was written")
-        for course in reply.body["courses"]:
-            if not isinstance(course, dict) or not course.get("id"):
-                continue
-            if not include_archived and course.get("publishedStatus") == "archived":
-                continue
-            if source is not None and course.get("source") != source:
-                continue
-            if wanted_tag and wanted_tag not in {str(t).strip().casefold() for t in course.get("tags") or ()}:
-                continue
-            keys.update(course.get("customFields") or {})
-            scratch.write(json.dumps(course, ensure_ascii=False) + "\n")
-            count += 1
-        if on_page:
-            on_page(count)
-        page = reply.body.get("pageInfo") or {}
-        cursor = page.get("cursor")
-        if not page.get("hasMore") or not cursor:
-            return count, requests, keys
+    reading = CourseReading(importer, source=source, tag=tag, include_archived=include_archived, on_page=on_page)
+    for course in reading:
+        keys.update(course.get("customFields") or {})
+        scratch.write(json.dumps(course, ensure_ascii=False) + "\n")
+    return reading.count, reading.requests, keys
+
+
+@dataclass
+class CourseReading:
+    """The platform's courses, page by page through the run's pacer (an iterable: each course once),
+    those of one `source` or `tag` when given, archived ones only with `include_archived`. Counts the
+    courses kept and the requests made. Raises TargetError when a page cannot be read: never a
+    partial list taken for the whole (an export, or the courses missing from a sync, would be wrong)."""
+
+    importer: object
+    source: str | None = None
+    tag: str | None = None
+    include_archived: bool = False
+    on_page: Callable[[int], object] | None = None
+    count: int = 0
+    requests: int = 0
+
+    def __iter__(self):
+        api = self.importer.api
+        cursor = None
+        wanted_tag = self.tag.strip().casefold() if self.tag else None
+        while True:
+            reply = self.importer.read(lambda c=cursor: api.list_page(c))
+            self.requests += 1
+            if reply.kind == "auth":
+                raise TargetError(f"the API key was refused while reading the courses (HTTP {reply.status}); "
+                                  "nothing was written")
+            if reply.kind != "ok":
+                raise TargetError(f"could not read the courses ({reply.message}); nothing was written")
+            if not api.in_list_shape(reply):
+                raise NotTheAPI(f"the course list answered in a shape the importer does not know "
+                                f"({reply.describe()}); nothing was written")
+            for course in reply.body["courses"]:
+                if not isinstance(course, dict) or not course.get("id"):
+                    continue
+                if not self.include_archived and course.get("publishedStatus") == "archived":
+                    continue
+                if self.source is not None and course.get("source") != self.source:
+                    continue
+                if wanted_tag and wanted_tag not in {str(t).strip().casefold() for t in course.get("tags") or ()}:
+                    continue
+                self.count += 1
+                yield course
+            if self.on_page:
+                self.on_page(self.count)
+            page = reply.body.get("pageInfo") or {}
+            cursor = page.get("cursor")
+            if not page.get("hasMore") or not cursor:
+                return
 
 
 @dataclass

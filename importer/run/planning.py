@@ -58,6 +58,12 @@ class Plan:
     why_not_visible: str | None = None
     api: str | None = None  # the API spoken, as the plan names it
     notes: list[str] = field(default_factory=list)  # what of the file will not reach the platform, and why
+    missing: object = None  # `missing.Missing`: the scope's courses no row names (--missing), if asked
+
+    @property
+    def changes_count(self) -> int:
+        """Creates, updates and archives: what --max-changes counts."""
+        return self.writes + (self.missing.archives if self.missing is not None else 0)
 
     def count(self, kind: str) -> int:
         return sum(1 for a in self.actions if a.kind == kind)
@@ -78,6 +84,9 @@ class Plan:
         if self.count(SKIP):
             parts.append(f"{self.count(SKIP)} skipped (the same as an earlier row)")
         parts.append(f"{self.count(INVALID)} invalid")
+        if self.missing is not None:
+            parts.append(f"{len(self.missing.courses)} missing from the file"
+                         + (" to archive" if self.missing.archives else ""))
         return "Plan: " + ", ".join(parts)
 
 
@@ -111,8 +120,9 @@ def comparable_custom_keys(catalogue: Catalogue, custom_fields: list[str] | None
     return set(catalogue.custom_keys) | set(custom_fields or ())
 
 
-def classify(payload: dict, catalogue: Catalogue, comparable: set[str]) -> Action:
-    """The action for one valid row (its payload) against the catalogue. `row` is filled in by the caller."""
+def classify(payload: dict, catalogue: Catalogue, comparable: set[str], clears: tuple[str, ...] = ()) -> Action:
+    """The action for one valid row (its payload, and the fields it empties: `RowResult.clears`) against
+    the catalogue. `row` is filled in by the caller."""
     identity = next((name for name in UNIQUE_FIELDS if payload.get(name) not in (None, "")), None)
     course = catalogue.find(identity, payload[identity]) if identity else None
     for name in UNIQUE_FIELDS:
@@ -125,14 +135,14 @@ def classify(payload: dict, catalogue: Catalogue, comparable: set[str]) -> Actio
                           message=_conflict_message(name, value, other, course))
     if course is None:
         return Action(0, CREATE)
-    changes = changes_between(payload, course, comparable, catalogue.kept)
+    changes = changes_between(payload, course, comparable, catalogue.kept) + clearings(clears, course)
     if not changes:
         return Action(0, UNCHANGED, course)
     return Action(0, UPDATE, course, changes, body=update_body(payload, course, changes, comparable))
 
 
 def classify_row(result, catalogue: Catalogue, comparable: set[str]) -> Action:
-    action = classify(result.payload, catalogue, comparable)
+    action = classify(result.payload, catalogue, comparable, result.clears)
     action.row = result.row
     return action
 
@@ -151,6 +161,12 @@ def changes_between(payload: dict, course: dict, comparable: set[str], kept: dic
                 (kept or {}).get((course.get("id"), name)) != (new, course.get(name)):
             found.append(Change(name, course.get(name), new))
     return tuple(found)
+
+
+def clearings(clears: tuple[str, ...], course: dict) -> tuple[Change, ...]:
+    """The fields a row empties (cells holding the clearing marker) that the course holds a value in."""
+    return tuple(Change(name, current_value(course, name), fields.cleared_value(name)) for name in clears
+                 if current_value(course, name) not in (None, "", [], {}))
 
 
 def same_custom_value(new, current) -> bool:
@@ -190,7 +206,8 @@ def update_body(payload: dict, course: dict, changes: tuple[Change, ...], compar
     body = {c.field: c.new for c in changes if not c.field.startswith(fields.CUSTOM_FIELD_PREFIX)}
     if any(c.field.startswith(fields.CUSTOM_FIELD_PREFIX) for c in changes):
         custom = dict(course.get("customFields") or {})
-        custom.update({k: v for k, v in payload["customFields"].items() if k in comparable})
+        custom.update({c.field[len(fields.CUSTOM_FIELD_PREFIX):]: c.new for c in changes
+                       if c.field.startswith(fields.CUSTOM_FIELD_PREFIX)})
         body["customFields"] = custom
     return body
 

@@ -106,6 +106,7 @@ def read_run_record(path) -> RunRecord:
             record.rows[str(course_id)] = number
         elif status == "updated":
             record.rows[str(course_id)] = number
+    _read_archived_missing(path, csv_file, record)
     changes_file = _sidecar(path, "changes") if csv_file else path
     if record.rows.keys() - record.created.keys():
         changes = _table(read_sheet(changes_file, None if csv_file else "Changes"))
@@ -120,6 +121,23 @@ def read_run_record(path) -> RunRecord:
                                          "(previous_json); it was written by an older importer") from exc
             record.updated.setdefault(course_id, []).append(change)
     return record
+
+
+def _read_archived_missing(path: Path, csv_file: bool, record: RunRecord) -> None:
+    """The courses the run archived because no row named them (--missing archive): undone like updates,
+    their previous published status restored from the Changes sheet."""
+    from ..read.reading import read_sheet
+
+    where = _sidecar(path, "missing") if csv_file else path
+    if csv_file and not where.is_file():
+        return
+    try:
+        rows = _table(read_sheet(where, None if csv_file else "Missing"))
+    except FileUnusable:  # no Missing sheet: the run archived nothing
+        return
+    for row in rows:
+        if row.get("status") == "archived" and row.get("course_id"):
+            record.rows.setdefault(str(row["course_id"]), 0)
 
 
 def _sidecar(path: Path, what: str) -> Path:
@@ -221,6 +239,8 @@ def _undo_update(course_id: str, number: int, course: dict, changes: list[FieldC
             else:
                 custom[key] = change.previous
             body["customFields"] = custom
+        elif change.previous is None and fields.cleared_value(change.field) is not None:
+            body[change.field] = fields.cleared_value(change.field)  # null in a PUT leaves a field as it is
         else:
             body[change.field] = change.previous
     return UndoAction(course_id, number, RESTORE, body,
