@@ -109,7 +109,7 @@ class Target:
 def connect(*, domain: str | None = None, base_url: str | None = None, sandbox=None, api_key: str | None = None,
             rate_limit: int = 100, timeout: float = 30.0, max_wait: float = 300.0, max_retries: int = 5,
             state_dir=None, stop=None, log=None, progress=None, source_file: str | None = None,
-            key_source: str | None = None, api: str = "auto") -> Target:
+            key_source: str | None = None, api: str = "auto", journal=None) -> Target:
     """Open the platform (`domain=`, `base_url=`, or a running `importer.Sandbox()`), check the
     key with one request and return a `Target` to plan and apply against. The key is
     `api_key`, else the TI_API_KEY environment variable. The journal of what was sent lives
@@ -121,7 +121,10 @@ def connect(*, domain: str | None = None, base_url: str | None = None, sandbox=N
 
     `api`: which API the instance speaks, `guide` (POST /incoming/v2/courses), `content` (the
     platform's content API) or `auto` (default): found out with read-only requests after the key
-    check, before anything is written (`Target.api` says which)."""
+    check, before anything is written (`Target.api` says which).
+
+    `journal`: an open `platform.journal.Journal` to share between targets driven at once (an
+    onboarding); the caller closes it."""
     import threading
 
     from .platform.api import base_url_for
@@ -140,7 +143,8 @@ def connect(*, domain: str | None = None, base_url: str | None = None, sandbox=N
             raise TargetError(f"no API key: pass api_key= or set the {KEY_VARIABLE} environment variable")
     if api not in CHOICES:
         raise TargetError(f"api must be one of {', '.join(CHOICES)}, not {api!r}")
-    journal = Journal(Path(state_dir or ".importer") / "journal.sqlite3")
+    shared = journal is not None
+    journal = journal or Journal(Path(state_dir or ".importer") / "journal.sqlite3")
     client = GuideAPI(url, key, timeout=timeout)  # the key check is the same on both APIs
     stop = stop or threading.Event()
     importer = Importer(client, journal, url, Pacer(rate_limit, 60.0, sleep=stop.wait), Backoff(), stop=stop, log=log,
@@ -148,7 +152,7 @@ def connect(*, domain: str | None = None, base_url: str | None = None, sandbox=N
                                              key_source=key_source or _key_source(api_key, sandbox)))
     if progress is not None:
         importer.progress = progress
-    target = Target(url, importer, [journal.close, client.close])
+    target = Target(url, importer, [client.close] if shared else [journal.close, client.close])
     try:
         importer.check_key()
         importer.choose_api(api)
@@ -194,23 +198,8 @@ def plan(checked: ValidationResult, target: Target, *, mode: str = "create",
     (`scope_source=`: a Source value, or `scope_tag=`) that no row names (`.plan.missing`); with
     `"archive"` the apply archives them after the rows (see `run.missing` for the guards:
     `check_missing(planned, confirmed=N)` before applying)."""
-    from .check.restricting import restrict_to
-    from .run.planning import make_plan
-
-    # What this instance's API cannot take is said now, before the first write, and its rows and
-    # cells marked: a row of a type it has no kind for is invalid here, a column it has no field
-    # for is not sent (a warning on each cell).
-    unsent = restrict_to(checked, target.importer.api.limits)
-    catalogue = target.importer.read_catalogue(checked)
-    made = make_plan(checked, catalogue, mode=mode, custom_fields=custom_fields)
-    made.api, made.notes = target.api_label, unsent
-    reads = catalogue.requests
-    if missing is not None:
-        from .run.missing import DEFAULT_SHARE, Scope, find_missing
-
-        made.missing = find_missing(target.importer, checked, made, Scope(scope_source, scope_tag), missing,
-                                    share=DEFAULT_SHARE if missing_share is None else missing_share)
-        reads += made.missing.requests
+    made, reads = target.importer.plan(checked, mode=mode, custom_fields=custom_fields, missing=missing,
+                                       scope_source=scope_source, scope_tag=scope_tag, missing_share=missing_share)
     return PlannedRun(made, checked, target, reads)
 
 

@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parsers(commands, _add_input_options)
     from .undo import add_undo_parser
     add_undo_parser(commands)
+    from .onboard import add_onboard_parser
+    add_onboard_parser(commands)
     from .publish import add_publish_parser
     add_publish_parser(commands)
     from .exporting import add_export_parser

@@ -27,9 +27,11 @@ def add_undo_parser(commands) -> None:
                     "or failed; 2: the undo could not start; 130: interrupted (run it again to finish).")
     undo.add_argument("results", help="the results file of the run to undo (.xlsx, or .csv with its .run.csv "
                                       "and .changes.csv beside it)")
-    target = undo.add_mutually_exclusive_group(required=True)
+    target = undo.add_mutually_exclusive_group()
     target.add_argument("--domain", metavar="NAME", help="the platform instance: NAME.thoughtindustries.com")
     target.add_argument("--base-url", metavar="URL", help="any other base URL (https://, or http:// on loopback)")
+    undo.add_argument("--only", metavar="KEY,KEY",
+                      help="with an onboarding's roll-up workbook: undo only these clients (Client key or name)")
     undo.add_argument("--force", action="store_true",
                       help="also undo courses changed since the run (their later changes are lost)")
     undo.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -40,29 +42,77 @@ def add_undo_parser(commands) -> None:
 
 
 def cmd_undo(args) -> int:
+    from ..platform.api import base_url_for
+    from ..run.onboarding import read_rollup
+
+    clients = read_rollup(args.results)
+    if clients is not None:
+        return _undo_onboarding(args, clients)
+    if args.only:
+        raise TargetError("--only is for an onboarding's roll-up workbook; this is one run's results file")
+    if not (args.domain or args.base_url):
+        raise TargetError("name the instance the run changed: --domain NAME or --base-url URL")
+    return _undo_run(args, args.results, base_url_for(args.domain, args.base_url))
+
+
+def _undo_onboarding(args, clients: list[dict]) -> int:
+    """Every client of an onboarding (or those --only names), one after another, each on its instance with
+    the key its clients sheet named (the TI_API_KEY variable, or a prompt, for the shared one)."""
+    import os
+
+    from ..platform.api import base_url_for
+
+    if args.undo_results:
+        raise TargetError("--results names one file; an onboarding's undo writes one beside each client's results")
+    wanted = {w.strip() for w in (args.only or "").split(",") if w.strip()}
+    chosen = [c for c in clients if not wanted or c.get("client_key") in wanted or c.get("client") in wanted]
+    unknown = wanted - {c.get("client_key") for c in clients} - {c.get("client") for c in clients}
+    if unknown:
+        raise TargetError(f"--only: no client {', '.join(sorted(unknown))} in this onboarding")
+    given = base_url_for(args.domain, args.base_url) if args.domain or args.base_url else None
+    worst = EXIT_OK
+    for client in chosen:
+        if not client.get("results"):
+            print(f"{client['client']}: its run wrote no results (nothing to undo)")
+            continue
+        variable = client.get("key_variable")
+        key = os.environ.get(variable, "").strip() if variable else None
+        if variable and not key:
+            raise TargetError(f"the {variable} environment variable (the key of {client['client']}'s instance) is "
+                              "not set; nothing more was sent")
+        if given and not variable and given.rstrip("/") != client["target"].rstrip("/"):
+            raise TargetError(f"{client['client']}'s courses are on {client['target']}, not {given}")
+        print(f"--- {client['client']} ({client['target']})")
+        code = _undo_run(args, client["results"], client["target"], key=key,
+                         key_source=f"the {variable} environment variable" if variable else None)
+        worst = max(worst, code) if code != EXIT_INTERRUPTED else code
+        if code == EXIT_INTERRUPTED:
+            break
+    return worst
+
+
+def _undo_run(args, results, base_url: str, *, key: str | None = None, key_source: str | None = None) -> int:
     from ..files.writing import check_outputs
     from ..pipeline import connect
-    from ..platform.api import base_url_for
     from ..platform.journal import default_state_dir
     from ..run import undoing
     from ..run.progress import start_progress
     from .run import _api_key, _stop_on_signals
 
-    record = undoing.read_run_record(args.results)
-    base_url = base_url_for(args.domain, args.base_url)
+    record = undoing.read_run_record(results)
     undoing.check_target(record, base_url)  # before the key is even asked for
-    output = _output_path(args)
-    check_outputs(args.results, {"undo results": output})
+    output = _output_path(args, results)
+    check_outputs(results, {"undo results": output})
     if not args.yes and not sys.stdin.isatty():
         raise Refused("not confirmed: there is no terminal to ask on; add --yes to undo without the question")
-    sources: list[str] = []
-    key = _api_key(base_url, sources)
+    sources: list[str] = [key_source] if key else []
+    key = key or _api_key(base_url, sources)
     stop = threading.Event()
     with contextlib.ExitStack() as stack:
         # The same opening as `run` (and the library): the key checked, journal and pacer ready.
         target = connect(base_url=base_url, api_key=key, rate_limit=args.rate_limit, timeout=args.timeout,
                          max_wait=args.max_wait, max_retries=args.max_retries,
-                         state_dir=default_state_dir(args.results), stop=stop, progress=start_progress(),
+                         state_dir=default_state_dir(results), stop=stop, progress=start_progress(),
                          key_source=sources[0] if sources else None, api=args.api)
         stack.callback(target.close)
         importer = target.importer
@@ -103,13 +153,13 @@ def cmd_undo(args) -> int:
     return EXIT_OK if all(s in DONE for s in statuses) else EXIT_ROWS
 
 
-def _output_path(args) -> Path:
+def _output_path(args, results) -> Path:
     if args.undo_results:
         path = Path(args.undo_results)
         if path.exists():
             raise OutputExists(f"{path} already exists and would be overwritten; move it away or choose another path")
         return path
-    source = Path(args.results)
+    source = Path(results)
     n = 1
     while (path := source.with_name(f"{source.stem}.undo{'' if n == 1 else f'-{n}'}.xlsx")).exists():
         n += 1

@@ -158,6 +158,31 @@ class Importer:
         found.kept = self.journal.kept(self.target)
         return found
 
+    def plan(self, validation: ValidationResult, *, mode: str = "create", custom_fields: list[str] | None = None,
+             missing: str | None = None, scope_source: str | None = None, scope_tag: str | None = None,
+             missing_share: float | None = None) -> tuple[Plan, int]:
+        """Read what the platform holds for these rows and classify each (`planning`); with `missing`, the
+        scope's courses no row names too (`missing`). Returns the plan and the requests it took. Nothing
+        is written."""
+        from ..check.restricting import restrict_to
+        from ..platform.dialects import LABELS
+
+        # What this instance's API cannot take is said now, before the first write, and its rows and
+        # cells marked: a row of a type it has no kind for is invalid here, a column it has no field
+        # for is not sent (a warning on each cell).
+        unsent = restrict_to(validation, self.api.limits)
+        catalogue = self.read_catalogue(validation)
+        made = planning.make_plan(validation, catalogue, mode=mode, custom_fields=custom_fields)
+        made.api, made.notes = LABELS[self.api.name], unsent
+        reads = catalogue.requests
+        if missing is not None:
+            from .missing import DEFAULT_SHARE, Scope, find_missing
+
+            made.missing = find_missing(self, validation, made, Scope(scope_source, scope_tag), missing,
+                                        share=DEFAULT_SHARE if missing_share is None else missing_share)
+            reads += made.missing.requests
+        return made, reads
+
     def read(self, send) -> Reply:
         """One read of the platform (`send`: a call of `self.api`), paced and retried like any request."""
         return self._with_retries(send, row=None)
