@@ -161,13 +161,13 @@ def _keys(clients, default_url: str | None, sandbox_key: str | None) -> dict[str
 def _connect_all(args, keys: dict, journal, stop, stack) -> dict:
     """Every instance opened at the same time (its key checked, its API found), each its own pacer."""
     from ..pipeline import connect
-    from ..run.progress import NullProgress
+    from ..run.progress import PlainProgress
 
     def open_one(item):
         url, (key, source) = item
         return url, connect(base_url=url, api_key=key, rate_limit=args.rate_limit, timeout=args.timeout,
                             max_wait=args.max_wait, max_retries=args.max_retries, journal=journal, stop=stop,
-                            progress=NullProgress(), key_source=source, api=args.api,
+                            progress=PlainProgress(sys.stdout), key_source=source, api=args.api,
                             source_file=str(Path(args.template).resolve()))
 
     print(f"Connecting to {len(keys)} instance(s) …", flush=True)

@@ -280,6 +280,8 @@ def apply_all(runs: list[ClientRun], importers: dict[str, object], *, run_id: st
                 continue
             run.run_id = f"{run_id}-{run.client.key}"
             importer.settings.run_id = run.run_id
+            if hasattr(importer.progress, "label"):  # lines from several clients share the terminal
+                importer.progress.label = f"  {run.client.name} "
             run.started = now()
             run.report = importer.apply(run.validation, run.plan)
             run.finished = now()

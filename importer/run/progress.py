@@ -101,9 +101,11 @@ class PlainProgress(BarProgress):
         self.every, self.clock = every, clock
         self.total = 0
         self.done = 0
+        self.label = ""  # what the lines are about, when several runs share a stream (an onboarding's clients)
 
     def start(self, total: int, pace: float | None = None) -> None:
-        self.total = total
+        self.total, self.done = total, 0
+        self.counts.clear()
         self.started = self.last = self.clock()
 
     def row_done(self, outcome: RowOutcome) -> None:
@@ -114,7 +116,8 @@ class PlainProgress(BarProgress):
             self.last = now
             elapsed = now - self.started
             rate = self.done / elapsed * 60 if elapsed > 0 else 0.0
-            print(f"[{self.done}/{self.total}] {self._postfix()} ({rate:.0f}/min)", file=self.stream, flush=True)
+            print(f"{self.label}[{self.done}/{self.total}] {self._postfix()} ({rate:.0f}/min)", file=self.stream,
+                  flush=True)
 
     def retried(self, reply, wait: float) -> None:
         self.counts["retried"] += 1
