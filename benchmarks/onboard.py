@@ -80,7 +80,8 @@ def main() -> int:
         print(f"{r['n']:>3} {r['rows']:>9} {r['ideal_s']:>8.1f} {r['elapsed_s']:>9.1f} {r['ratio']:>16.3f} "
               f"{r['429']:>5} {str(r['each_once']):>9}")
     worst = max(r["ratio"] for r in results)
-    print(f"ratio at N={results[-1]['n']} ÷ ratio at N={results[0]['n']}: {results[-1]['ratio'] / results[0]['ratio']:.3f}")
+    first, last = results[0], results[-1]
+    print(f"ratio at N={last['n']} ÷ ratio at N={first['n']}: {last['ratio'] / first['ratio']:.3f}")
     return 0 if worst <= 1.1 and all(r["each_once"] for r in results) else 1
 
 

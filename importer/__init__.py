@@ -26,6 +26,7 @@ Errors that stop a call are `ImporterError`s (the tree is drawn in `importer.err
 from .check.validating import ValidationResult, validate_file
 from .errors import BadKey, FileUnusable, ImporterError, TargetError
 from .pipeline import (
+    Onboarding,
     PlannedRun,
     RunResult,
     Target,
@@ -35,14 +36,16 @@ from .pipeline import (
     export,
     from_dataframe,
     from_records,
+    onboard,
     plan,
+    publish,
     read,
     validate,
 )
 
-__all__ = ["BadKey", "FileUnusable", "ImporterError", "PlannedRun", "RunResult", "Sandbox", "Target",
+__all__ = ["BadKey", "FileUnusable", "ImporterError", "Onboarding", "PlannedRun", "RunResult", "Sandbox", "Target",
            "TargetError", "ValidationResult", "apply", "check_missing", "connect", "export", "from_dataframe",
-           "from_records", "plan", "read", "validate", "validate_file"]
+           "from_records", "onboard", "plan", "publish", "read", "validate", "validate_file"]
 
 
 def __getattr__(name: str):

@@ -29,7 +29,7 @@ from pathlib import Path
 from .check.validating import ValidationResult, validate_sheet
 from .core.frames import pandas_module
 from .core.outcomes import RowOutcome, RunReport
-from .errors import TargetError
+from .errors import ImporterError, TargetError
 from .read.reading import Sheet, read_sheet
 
 KEY_VARIABLE = "TI_API_KEY"
@@ -273,6 +273,145 @@ def export(target: Target, path=None, *, source: str | None = None, tag: str | N
                                  include_archived=include_archived).path
         sheet = read_sheet(written)
         return pandas.DataFrame([cells for _, cells in sheet.rows], columns=sheet.headers)
+
+
+# --- the guide's other patterns: onboarding and publishing -------------------------------------------
+
+
+class Onboarding:
+    """A template set of courses planned once per client (`run.onboarding`): `.runs` (one
+    `ClientRun` a client: its sheet's validation, its plan, then its report), `.table()` (the plan,
+    a line a client), `.apply()`. Close it (or use `with`) to close the instances it opened."""
+
+    def __init__(self, runs, importers: dict, closers: list[Callable[[], object]]):
+        self.runs, self.importers, self._closers = runs, importers, closers
+
+    def table(self) -> list[list]:
+        from .run.onboarding import plan_table
+
+        return plan_table(self.runs)
+
+    @property
+    def writes(self) -> int:
+        return sum(run.plan.writes for run in self.runs if run.plan is not None)
+
+    def apply(self, *, on_client_done: Callable[[object], object] | None = None, run_id: str | None = None) -> None:
+        """Every client's plan applied, the instances at the same time, each under its own pacer."""
+        from .run.applying import RunSettings
+        from .run.onboarding import apply_all
+
+        apply_all(self.runs, self.importers, run_id=run_id or RunSettings().run_id, on_client_done=on_client_done)
+
+    def close(self) -> None:
+        while self._closers:
+            self._closers.pop()()
+
+    def __enter__(self) -> Onboarding:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def onboard(template, clients, *, target: Target | None = None, mode: str = "create", only: list[str] | None = None,
+            custom_fields: list[str] | None = None, rate_limit: int = 100, timeout: float = 30.0,
+            max_wait: float = 300.0, max_retries: int = 5, state_dir=None, stop=None, progress=None,
+            api: str = "auto", sheet: str | None = None) -> Onboarding:
+    """Plan a template set of courses once per client. `template`: a path or rows from `read`; `clients`:
+    the clients sheet's path (see `run.onboarding`). The clients with no instance of their own go to
+    `target` (an open `Target`); each other instance is opened with the key in the environment variable its
+    row names, all at the same time, sharing one journal. Nothing is written until `.apply()`.
+    `progress`: a callable returning a fresh `progress.Progress` for each instance."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .platform.api import base_url_for
+    from .platform.journal import Journal
+    from .run.onboarding import choose_clients, client_runs, plan_all, read_clients
+
+    rows = template if isinstance(template, Sheet) else read_sheet(template, sheet)
+    chosen = choose_clients(read_clients(clients), only)
+    shared = [c for c in chosen if not c.own_target]
+    if shared and target is None:
+        raise TargetError(f"{len(shared)} client(s) have no Domain or Base URL of their own (row "
+                          f"{', '.join(str(c.row) for c in shared[:5])} of the clients sheet): name their instance "
+                          "(--domain NAME or --base-url URL), or rehearse on the sandbox")
+
+    def url_of(client) -> str:
+        if not client.own_target:
+            return target.base_url
+        try:
+            return base_url_for(client.domain, client.base_url)
+        except TargetError as exc:
+            raise TargetError(f"the clients sheet, row {client.row}: {exc}") from None
+
+    keys, unset = {}, []
+    for client in chosen:
+        if client.own_target and url_of(client) not in keys:
+            value = os.environ.get(client.key_variable, "").strip()
+            if not value:
+                unset.append(f"{client.key_variable} (row {client.row}, {client.name})")
+            keys[url_of(client)] = (value, f"the {client.key_variable} environment variable")
+    if unset:
+        raise TargetError(f"these environment variables named by the clients sheet are not set: {', '.join(unset)}; "
+                          "set each to its instance's API key. Nothing was sent")
+    closers: list[Callable[[], object]] = []
+    if target is not None:
+        journal = target.importer.journal
+    else:
+        journal = Journal(Path(state_dir or ".importer") / "journal.sqlite3")
+        closers.append(journal.close)
+    stop = stop or (target.importer.stop if target is not None else threading.Event())
+
+    def open_one(item):
+        url, (key, source) = item
+        return url, connect(base_url=url, api_key=key, rate_limit=rate_limit, timeout=timeout, max_wait=max_wait,
+                            max_retries=max_retries, journal=journal, stop=stop, key_source=source, api=api,
+                            progress=progress() if progress else None, source_file=str(rows.path))
+
+    importers = {target.base_url: target.importer} if target is not None else {}
+    failed = []
+    onboarding = Onboarding([], importers, closers)
+    if keys:
+        with ThreadPoolExecutor(max_workers=min(len(keys), 32), thread_name_prefix="connect") as pool:
+            for future in [pool.submit(open_one, item) for item in keys.items() if item[0] not in importers]:
+                try:
+                    url, opened = future.result()
+                except ImporterError as exc:
+                    failed.append(str(exc))
+                    continue
+                closers.append(opened.close)
+                importers[url] = opened.importer
+    if failed:
+        onboarding.close()
+        raise TargetError("; ".join(failed[:5]) + (" (and more)" if len(failed) > 5 else ""))
+    try:
+        onboarding.runs = client_runs(rows, chosen, url_of, custom_fields=custom_fields)
+        plan_all(onboarding.runs, importers, mode=mode, custom_fields=custom_fields)
+    except BaseException:
+        onboarding.close()
+        raise
+    return onboarding
+
+
+def publish(target: Target, results, *, rows: str | None = None, out=None):
+    """Publish the drafts a run created (or the rows named, `"2,5-9"`), from its results file, after
+    reading each; writes what it did to `out` (default `<results>.publish.xlsx`), which `importer undo`
+    takes back to draft. Returns the `publishing.PublishAction`s and {course id: RowOutcome}."""
+    from .run import publishing, undoing
+
+    record = undoing.read_run_record(results)
+    undoing.check_target(record, target.base_url)
+    chosen, unknown = publishing.chosen_courses(record, publishing.parse_rows(rows))
+    importer = target.importer
+    started = publishing.now_iso()
+    actions = publishing.plan_publish(chosen, importer.read_courses(list(chosen)) if chosen else {}, unknown)
+    done, _ = publishing.publish(importer, actions)
+    out = Path(out) if out else Path(results).with_name(f"{Path(results).stem}.publish.xlsx")
+    publishing.write_publish_results(out, record, actions, done,
+                                     publishing.publish_facts(record, target.base_url, importer.settings.run_id,
+                                                              started, target.api_label))
+    return actions, done
 
 
 def _key_source(api_key, sandbox) -> str:

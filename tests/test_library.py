@@ -125,3 +125,33 @@ def test_the_cli_never_imports_pandas():
     assert "pandas" not in done.stderr and "httpx" not in done.stderr
     for page_module in ("starlette", "uvicorn", "jinja2", "multipart"):  # the page's stack: `importer ui` only
         assert f" {page_module}" not in done.stderr
+
+
+def test_onboarding_then_publishing_through_the_library(tmp_path, monkeypatch):
+    template = tmp_path / "template.csv"
+    template.write_text("Title,Course Type,External ID,Published Status\nWelcome,course,W-1,draft\n"
+                        "Tools,video,W-2,draft\n", encoding="utf-8")
+    clients = tmp_path / "clients.csv"
+    with importer.Sandbox(api_key=KEY) as shared, importer.Sandbox(api_key="own-key") as own:
+        clients.write_text("Client,Client key,Base URL,Key variable\nAcme,acme,,\nGlobex,globex,,\n"
+                           f"Initech,initech,{own.base_url},OWN_KEY\n", encoding="utf-8")
+        monkeypatch.setenv("OWN_KEY", "own-key")
+        with importer.connect(sandbox=shared, state_dir=tmp_path / "state") as target:
+            with importer.onboard(template, clients, target=target) as onboarding:
+                assert [row[:5] for row in onboarding.table()] == [
+                    ["Acme", "acme", shared.base_url, 2, 0], ["Globex", "globex", shared.base_url, 2, 0],
+                    ["Initech", "initech", own.base_url, 2, 0]]
+                done = []
+                onboarding.apply(on_client_done=lambda run: done.append(run.client.key))
+                assert sorted(done) == ["acme", "globex", "initech"]
+                acme = next(run for run in onboarding.runs if run.client.key == "acme")
+                result = importer.RunResult(acme.report, acme.validation, acme.target, acme.run_id)
+                result.write(tmp_path / "acme.results.xlsx")
+            assert sorted(c["externalId"] for c in shared.store.all()) == ["acme-W-1", "acme-W-2", "globex-W-1",
+                                                                           "globex-W-2"]
+            assert sorted(c["title"] for c in own.store.all()) == ["Tools (Initech)", "Welcome (Initech)"]
+            actions, outcomes = importer.publish(target, tmp_path / "acme.results.xlsx", rows="3")
+            assert [a.kind for a in actions] == ["publish"] and [o.status for o in outcomes.values()] == ["updated"]
+        published = {c["externalId"]: c["publishedStatus"] for c in shared.store.all()}
+        assert published == {"acme-W-1": "draft", "acme-W-2": "published", "globex-W-1": "draft",
+                             "globex-W-2": "draft"}

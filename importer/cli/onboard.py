@@ -7,10 +7,9 @@ import os
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..errors import Declined, ImporterError, Refused, TargetError
+from ..errors import Declined, Refused
 from .console import EXIT_INTERRUPTED, EXIT_OK, EXIT_ROWS, shown
 
 ROLLUP_KIND = "importer onboarding"
@@ -53,138 +52,63 @@ def add_onboard_parser(commands) -> None:
 
 def cmd_onboard(args) -> int:
     from ..core.fields import key_list
-    from ..platform.journal import Journal, default_state_dir
+    from ..pipeline import connect, onboard
+    from ..platform.api import base_url_for
+    from ..platform.journal import default_state_dir
     from ..read.reading import read_sheet
     from ..run import onboarding
+    from ..run.progress import PlainProgress
+    from .run import _api_key
 
     template = read_sheet(args.template, args.sheet)
-    clients = _chosen(onboarding.read_clients(args.clients), args.only)
-    default_url = _default_target(args, clients)
+    only = [w.strip() for w in args.only.split(",") if w.strip()] if args.only else None
+    clients = onboarding.choose_clients(onboarding.read_clients(args.clients), only)
     if not args.dry_run and not args.yes and not sys.stdin.isatty():
         raise Refused("not confirmed: there is no terminal to ask on; add --yes to run without the question")
     custom_fields = key_list(args.custom_fields) if args.custom_fields else None
     out_dir = Path(args.out_dir) if args.out_dir else Path(args.template).resolve().parent
+    state = args.state_dir or default_state_dir(args.template)
+    stop = threading.Event()
+    options = dict(rate_limit=args.rate_limit, timeout=args.timeout, max_wait=args.max_wait,
+                   max_retries=args.max_retries, api=args.api)
     with contextlib.ExitStack() as stack:
-        if args.sandbox:
-            from ..sandbox import DEFAULT_API_KEY, Sandbox
+        target = None
+        if any(not c.own_target for c in clients) and (args.sandbox or args.domain or args.base_url):
+            if args.sandbox:
+                from ..sandbox import DEFAULT_API_KEY, Sandbox
 
-            sandbox = stack.enter_context(Sandbox(api_key=os.environ.get("SANDBOX_API_KEY") or DEFAULT_API_KEY,
-                                                  custom_fields=custom_fields,
-                                                  api="content" if args.api == "content" else "guide"))
-            default_url = sandbox.base_url
-        keys = _keys(clients, default_url, sandbox_key=sandbox.config.api_key if args.sandbox else None)
-        runs = onboarding.client_runs(template, clients, lambda c: _target_of(c, default_url),
-                                      custom_fields=custom_fields)
-        invalid = {len(r.validation.invalid_rows) for r in runs}
-        print(f"Template: {len(template.rows)} rows from {shown(Path(args.template).name)}; "
-              f"{len(clients)} clients on {len(onboarding.by_target(runs))} instance(s)"
-              + (f"; {max(invalid)} invalid rows in a client's set" if max(invalid, default=0) else ""))
-        state = args.state_dir or default_state_dir(args.template)
-        journal = Journal(Path(state) / "journal.sqlite3")
-        stack.callback(journal.close)
-        stop = threading.Event()
-        importers = _connect_all(args, keys, journal, stop, stack)
-        onboarding.plan_all(runs, importers, mode=args.mode, custom_fields=custom_fields)
-        _print_plan(runs)
+                sandbox = stack.enter_context(Sandbox(api_key=os.environ.get("SANDBOX_API_KEY") or DEFAULT_API_KEY,
+                                                      custom_fields=custom_fields,
+                                                      api="content" if args.api == "content" else "guide"))
+                url, key, source = sandbox.base_url, sandbox.config.api_key, "the sandbox's key"
+            else:
+                url = base_url_for(args.domain, args.base_url)
+                sources: list[str] = []
+                key = _api_key(url, sources)
+                source = sources[0]
+            print(f"Connecting to {url} …", flush=True)
+            target = connect(base_url=url, api_key=key, state_dir=state, stop=stop, progress=PlainProgress(sys.stdout),
+                             key_source=source, source_file=str(template.path), **options)
+            stack.callback(target.close)
+        own = {c.domain or c.base_url for c in clients if c.own_target}
+        if own:
+            print(f"Connecting to {len(own)} instance(s) of their own …", flush=True)
+        plan = stack.enter_context(onboard(template, args.clients, target=target, mode=args.mode, only=only,
+                                           custom_fields=custom_fields, state_dir=state, stop=stop,
+                                           progress=lambda: PlainProgress(sys.stdout), **options))
+        invalid = max((len(r.validation.invalid_rows) for r in plan.runs), default=0)
+        print(f"Template: {len(template.rows)} rows from {shown(Path(args.template).name)}; {len(plan.runs)} clients "
+              f"on {len(plan.importers)} instance(s)"
+              + (f"; {invalid} invalid rows in a client's set" if invalid else ""))
+        _print_plan(plan.runs)
         if args.dry_run:
             print("Dry run: nothing was sent.")
-            return EXIT_OK if all(not r.error and not r.plan.count("invalid") for r in runs) else EXIT_ROWS
-        writes = sum(r.plan.writes for r in runs if r.plan is not None)
-        if writes and not args.yes:
-            answer = input(f"Create or update {writes} courses for {len(runs)} clients? [y/N] ").strip().lower()
-            if answer not in ("y", "yes"):
+            return EXIT_OK if all(not r.error and not r.plan.count("invalid") for r in plan.runs) else EXIT_ROWS
+        if plan.writes and not args.yes:
+            answer = input(f"Create or update {plan.writes} courses for {len(plan.runs)} clients? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
                 raise Declined("Not confirmed: nothing was sent.")
-        return _apply(args, runs, importers, stop, out_dir, Path(args.template))
-
-
-def _chosen(clients, only: str | None):
-    if not only:
-        return clients
-    wanted = [w.strip() for w in only.split(",") if w.strip()]
-    chosen = [c for c in clients if c.key in wanted or c.name in wanted]
-    unknown = [w for w in wanted if not any(w in (c.key, c.name) for c in clients)]
-    if unknown:
-        raise ImporterError(f"--only: no client {', '.join(map(repr, unknown))} in the clients sheet (its keys: "
-                            f"{', '.join(c.key for c in clients)})")
-    return chosen
-
-
-def _default_target(args, clients) -> str | None:
-    from ..platform.api import base_url_for
-
-    shared = [c for c in clients if not c.own_target]
-    if args.domain or args.base_url:
-        return base_url_for(args.domain, args.base_url)
-    if shared and not args.sandbox:
-        raise TargetError(f"{len(shared)} client(s) have no Domain or Base URL of their own (row "
-                          f"{', '.join(str(c.row) for c in shared[:5])} of the clients sheet): name their instance "
-                          "with --domain NAME or --base-url URL, or rehearse with --sandbox")
-    return None
-
-
-def _target_of(client, default_url: str | None) -> str:
-    from ..platform.api import base_url_for
-
-    if client.own_target:
-        try:
-            return base_url_for(client.domain, client.base_url)
-        except TargetError as exc:
-            raise TargetError(f"the clients sheet, row {client.row}: {exc}") from None
-    return default_url
-
-
-def _keys(clients, default_url: str | None, sandbox_key: str | None) -> dict[str, tuple[str, str]]:
-    """{base URL: (key, where it came from)}, every one found before anything is sent. A client's own
-    instance takes its key from the environment variable the clients sheet names."""
-    from .run import KEY_VARIABLE, _api_key, _usable_key
-
-    keys: dict[str, tuple[str, str]] = {}
-    unset = []
-    for client in clients:
-        url = _target_of(client, default_url)
-        if client.own_target:
-            value = os.environ.get(client.key_variable, "").strip()
-            if not value:
-                unset.append(f"{client.key_variable} (row {client.row}, {client.name})")
-                continue
-            source = f"the {client.key_variable} environment variable"
-            keys[url] = (_usable_key(value, source), source)
-    if unset:
-        raise TargetError(f"these environment variables named by the clients sheet are not set: {', '.join(unset)}; "
-                          "set each to its instance's API key. Nothing was sent")
-    if default_url and any(not c.own_target for c in clients) and default_url not in keys:
-        keys[default_url] = (sandbox_key, "the sandbox's key") if sandbox_key else \
-            (_api_key(default_url), f"the {KEY_VARIABLE} environment variable")
-    return keys
-
-
-def _connect_all(args, keys: dict, journal, stop, stack) -> dict:
-    """Every instance opened at the same time (its key checked, its API found), each its own pacer."""
-    from ..pipeline import connect
-    from ..run.progress import PlainProgress
-
-    def open_one(item):
-        url, (key, source) = item
-        return url, connect(base_url=url, api_key=key, rate_limit=args.rate_limit, timeout=args.timeout,
-                            max_wait=args.max_wait, max_retries=args.max_retries, journal=journal, stop=stop,
-                            progress=PlainProgress(sys.stdout), key_source=source, api=args.api,
-                            source_file=str(Path(args.template).resolve()))
-
-    print(f"Connecting to {len(keys)} instance(s) …", flush=True)
-    opened, failed = {}, []
-    with ThreadPoolExecutor(max_workers=min(len(keys), 32), thread_name_prefix="connect") as pool:
-        futures = [pool.submit(open_one, item) for item in keys.items()]
-        for future in futures:
-            try:
-                url, target = future.result()
-            except ImporterError as exc:
-                failed.append(str(exc))
-                continue
-            stack.callback(target.close)
-            opened[url] = target
-    if failed:
-        raise TargetError("; ".join(failed[:5]) + (" (and more)" if len(failed) > 5 else ""))
-    return {url: target.importer for url, target in opened.items()}
+        return _apply(args, plan, stop, out_dir, Path(args.template))
 
 
 def _print_plan(runs) -> None:
@@ -202,12 +126,13 @@ def _print_plan(runs) -> None:
           f"   ({len(rows)} clients)")
 
 
-def _apply(args, runs, importers, stop, out_dir: Path, template: Path) -> int:
+def _apply(args, plan, stop, out_dir: Path, template: Path) -> int:
     from ..files.results import choose_output_paths, write_run_files
     from ..run import onboarding
     from ..run.applying import RunSettings
     from .run import _stop_on_signals
 
+    runs = plan.runs
     run_id = RunSettings().run_id
     written: dict[str, object] = {}
     lock = threading.Lock()
@@ -227,7 +152,7 @@ def _apply(args, runs, importers, stop, out_dir: Path, template: Path) -> int:
 
     print("Applying (each instance under its own rate limit):", flush=True)
     with _stop_on_signals(stop):
-        onboarding.apply_all(runs, importers, run_id=run_id, on_client_done=done)
+        plan.apply(on_client_done=done, run_id=run_id)
     rollup = _rollup_path(out_dir, template)
     onboarding.write_rollup(rollup, runs, written, {"kind": ROLLUP_KIND, "run_id": run_id,
                                                     "template": str(template.resolve()),

@@ -149,6 +149,17 @@ def read_clients(path) -> list[Client]:
     return clients
 
 
+def choose_clients(clients: list[Client], only: list[str] | None) -> list[Client]:
+    """The clients `only` names (by Client key or name); all of them without it."""
+    if not only:
+        return clients
+    unknown = [w for w in only if not any(w in (c.key, c.name) for c in clients)]
+    if unknown:
+        raise TargetError(f"--only: no client {', '.join(map(repr, unknown))} in the clients sheet (its keys: "
+                          f"{', '.join(c.key for c in clients)})")
+    return [c for c in clients if c.key in only or c.name in only]
+
+
 def _text(cell) -> str:
     return "" if cell is None else str(cell).strip()
 
