@@ -410,8 +410,14 @@ def publish(target: Target, results, *, rows: str | None = None, out=None):
     out = Path(out) if out else Path(results).with_name(f"{Path(results).stem}.publish.xlsx")
     publishing.write_publish_results(out, record, actions, done,
                                      publishing.publish_facts(record, target.base_url, importer.settings.run_id,
-                                                              started, target.api_label))
+                                                              started, target.api_label, _version()))
     return actions, done
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
 
 
 def _key_source(api_key, sandbox) -> str:

@@ -36,6 +36,7 @@ def add_publish_parser(commands) -> None:
 
 
 def cmd_publish(args) -> int:
+    from .. import __version__
     from ..pipeline import connect
     from ..platform.api import base_url_for
     from ..platform.journal import default_state_dir
@@ -79,7 +80,8 @@ def cmd_publish(args) -> int:
                 raise Declined("Not confirmed: nothing was sent.")
         with _stop_on_signals(stop):
             done, interrupted = publishing.publish(importer, actions)
-            facts = publishing.publish_facts(record, base_url, importer.settings.run_id, started, target.api_label)
+            facts = publishing.publish_facts(record, base_url, importer.settings.run_id, started, target.api_label,
+                                             __version__)
             publishing.write_publish_results(output, record, actions, done, facts)
     published = sum(1 for o in done.values() if o.status == "updated")
     failed = [o for o in done.values() if o.status != "updated"]

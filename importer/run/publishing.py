@@ -178,12 +178,10 @@ def write_publish_results(path: Path, record: RunRecord, actions: list[PublishAc
     ])
 
 
-def publish_facts(record: RunRecord, target: str, run_id: str, started: str, api: str) -> dict:
-    from .. import __version__
-
+def publish_facts(record: RunRecord, target: str, run_id: str, started: str, api: str, version: str) -> dict:
     return {"kind": RESULTS_KIND, "run_id": run_id, "target": target, "api": api, "what": "importer publish",
             "published from": str(record.path), "run published": record.run_id, "started": started,
-            "finished": now_iso(), "importer_version": __version__}
+            "finished": now_iso(), "importer_version": version}
 
 
 def now_iso() -> str:
