@@ -415,9 +415,13 @@ def publish(target: Target, results, *, rows: str | None = None, out=None):
 
 
 def _version() -> str:
-    from . import __version__
+    """The installed importer's version (the package above this module is not imported from here)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return __version__
+    try:
+        return version("importer")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def _key_source(api_key, sandbox) -> str:
