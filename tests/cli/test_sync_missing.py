@@ -1,6 +1,7 @@
 """A sync that also sees what left the source (`--missing report|archive`, scoped by Source or tag,
 with its guards), and the clearing marker: the CLI as a subprocess against a sandbox over HTTP."""
 
+import json
 from collections import Counter
 
 import openpyxl
@@ -64,8 +65,10 @@ def test_missing_courses_are_reported_then_archived_within_the_scope_only_and_un
         [listed] = missing_sheet(tmp_path / "less.results.xlsx")
         assert (listed["external_id"], listed["status"]) == ("CMS-9", "missing")
 
-        archive = run(sandbox, less, *sync, "--missing", "archive")
+        archive = run(sandbox, less, *sync, "--missing", "archive", "--summary-json", tmp_path / "summary.json")
         assert archive.returncode == 1, archive.stdout + archive.stderr
+        summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+        assert summary["missing"] == {"archived": 1} and summary["exit_status"] == 1
         assert "Missing from the file: archived 1" in archive.stdout
         courses = by_external_id(sandbox)
         assert courses["CMS-9"]["publishedStatus"] == "archived"
