@@ -347,6 +347,29 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
             return problem(str(exc), back=f"/run/{job.run_id}")
         return go(f"/run/{undo_job.run_id}")
 
+    async def publish_plan(request):
+        from ..run import publishing
+
+        job = job_of(request)
+        if job is None or "results" not in job.files:
+            return problem("This run has no results to publish from.", 404)
+        try:
+            _, actions = await run_in_threadpool(session.publish_preview, job)
+        except ImporterError as exc:
+            return problem(str(exc), back=f"/run/{job.run_id}")
+        return page("publish.html", job=job, actions=actions, summary=publishing.summary(actions),
+                    to_publish=sum(1 for a in actions if a.kind == publishing.PUBLISH))
+
+    async def publish(request):
+        job = job_of(request)
+        if job is None:
+            return problem("No such run.", 404)
+        try:
+            published = await run_in_threadpool(session.start_publish, job)
+        except ImporterError as exc:
+            return problem(str(exc), back=f"/run/{job.run_id}")
+        return go(f"/run/{published.run_id}")
+
     routes = [
         Route("/", home), Route("/template", template_file), Route("/upload", receive_upload, methods=["POST"]),
         Route("/export", export, methods=["POST"]),
@@ -358,7 +381,8 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         Route("/run/{run}", run_page), Route("/run/{run}/status", run_status),
         Route("/run/{run}/stop", stop, methods=["POST"]), Route("/run/{run}/file/{kind}", run_file),
         Route("/run/{run}/fix", fix_failures, methods=["POST"]), Route("/run/{run}/undo", undo_plan),
-        Route("/run/{run}/undo", undo, methods=["POST"]),
+        Route("/run/{run}/undo", undo, methods=["POST"]), Route("/run/{run}/publish", publish_plan),
+        Route("/run/{run}/publish", publish, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={Exception: _in_words})

@@ -400,6 +400,61 @@ class Session:
         undo.thread.start()
         return undo
 
+    def publish_preview(self, job: Import) -> tuple[object, list]:
+        """What publishing the drafts of a run would do: (its record, the `publishing` actions)."""
+        from ..run import publishing, undoing
+
+        if self.target is None:
+            raise ImporterError("connect to the target the run changed first")
+        if "results" not in job.files:
+            raise ImporterError("This run has no results to publish from.")
+        record = undoing.read_run_record(job.files["results"])
+        undoing.check_target(record, self.target.base_url)
+        chosen, unknown = publishing.chosen_courses(record, None)
+        with self.one_at_a_time("publish preview"):
+            current = self.target.importer.read_courses(list(chosen)) if chosen else {}
+        return record, publishing.plan_publish(chosen, current, unknown)
+
+    def start_publish(self, job: Import) -> Import:
+        """Publish the drafts a run created, in a worker thread; what it did is written as a results file
+        the page's undo takes back to draft (`importer publish`)."""
+        from .. import __version__
+        from ..run import publishing
+
+        if self.current and not self.current.finished:
+            raise ImporterError("an import is running: wait for it, or stop it")
+        record, actions = self.publish_preview(job)
+        if not any(a.kind == publishing.PUBLISH for a in actions):
+            raise ImporterError("Nothing to publish: every course this run created is published already, archived "
+                                "or gone.")
+        importer = self.target.importer
+        importer.settings.run_id = f"publish-{secrets.token_hex(6)}"
+        published = Import(importer.settings.run_id, job.upload_id, "publish", started_at=_now())
+        importer.progress = published.progress
+        importer.stop.clear()
+        folder = private_folder(self.runs_dir / published.run_id)
+
+        def work():
+            try:
+                done, interrupted = publishing.publish(importer, actions)
+                published.interrupted = interrupted
+                published.outcomes = [(a.row, a.course_id, a.kind, *_published(a, done)) for a in actions]
+                path = folder / f"{Path(self.upload(job.upload_id).name).stem}.publish.xlsx"
+                publishing.write_publish_results(path, record, actions, done, publishing.publish_facts(
+                    record, self.target.base_url, published.run_id, published.started_at, self.target.api_label,
+                    __version__))
+                published.files["results"] = path
+            except Exception as exc:
+                published.error = str(exc) if isinstance(exc, ImporterError) else \
+                    f"unexpected failure: {type(exc).__name__}"
+            finally:
+                published.finished = True
+
+        published.thread = threading.Thread(target=work, name="publish", daemon=True)
+        self.current = self.imports[published.run_id] = published
+        published.thread.start()
+        return published
+
     def recent_runs(self) -> list[dict]:
         """The runs of this state folder, newest first, with their outcome (from their Run sheets)."""
         from ..read.reading import read_sheet
@@ -424,6 +479,16 @@ class Session:
             self.target.close()
         if self.sandbox is not None:
             self.sandbox.stop()
+
+
+def _published(action, done: dict) -> tuple[str, str]:
+    """(status, message) of one course of a publish, as the page's results table shows it."""
+    outcome = done.get(action.course_id)
+    if outcome is None:
+        return action.kind, action.message
+    if outcome.status == "updated":
+        return "published", "published"
+    return outcome.status, outcome.error_message or ""
 
 
 def _now() -> str:

@@ -315,3 +315,35 @@ def test_start_from_what_the_platform_holds(page, session, tmp_path):
         upload_id = upload(page, path).rsplit("/", 1)[1]  # given back to the same platform: nothing to send
         plan = page.get(f"/plan/{upload_id}").text
         assert "Plan: 0 to create, 0 to update, 0 unchanged, 3 already there" in plan, plan[:2000]
+
+
+def test_the_drafts_of_an_import_are_published_from_its_results_and_the_publish_undone(page, session, tmp_path):
+    source = tmp_path / "drafts.csv"
+    source.write_text("Title,Course Type,External ID,Published Status\nOne,course,P-1,draft\nTwo,video,P-2,draft\n"
+                      "Three,article,P-3,published\n", encoding="utf-8")
+    upload_id = upload(page, source).rsplit("/", 1)[1]
+    assert page.post(f"/target/{upload_id}", data={"where": "sandbox"}, headers=ORIGIN).status_code == 303
+    assert "Plan: 3 to create" in page.get(f"/plan/{upload_id}").text
+    run_url = page.post(f"/import/{upload_id}", headers=ORIGIN).headers["location"]
+    assert wait_for_run(page, run_url)["counts"] == {"created": 3}
+    assert "Publish the drafts it created" in page.get(run_url).text
+
+    preview = page.get(f"{run_url}/publish").text
+    assert "Publish: publish 2 drafts, 1 already published" in preview and "Publish 2 courses" in preview
+    refused = page.post(f"{run_url}/publish", headers={"Origin": "http://evil.example"})
+    assert refused.status_code == 403
+    published_url = page.post(f"{run_url}/publish", headers=ORIGIN).headers["location"]
+    wait_for_run(page, published_url)
+    assert {c["externalId"]: c["publishedStatus"] for c in session.sandbox.store.all()} == \
+        {"P-1": "published", "P-2": "published", "P-3": "published"}
+    shown = page.get(published_url).text
+    assert "Publish: done" in shown and "Undo this publish" in shown
+    workbook = page.get(f"{published_url}/file/results")
+    assert workbook.status_code == 200 and workbook.content[:2] == b"PK"
+
+    assert "restore 2 updated courses" in page.get(f"{published_url}/undo").text
+    undone_url = page.post(f"{published_url}/undo", headers=ORIGIN).headers["location"]
+    wait_for_run(page, undone_url)
+    assert {c["externalId"]: c["publishedStatus"] for c in session.sandbox.store.all()} == \
+        {"P-1": "draft", "P-2": "draft", "P-3": "published"}
+    assert "Nothing to publish" not in page.get(f"{run_url}/publish").text  # drafts again: publishable
