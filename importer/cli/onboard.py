@@ -12,8 +12,6 @@ from pathlib import Path
 from ..errors import Declined, Refused
 from .console import EXIT_INTERRUPTED, EXIT_OK, EXIT_ROWS, shown
 
-ROLLUP_KIND = "importer onboarding"
-
 
 def add_onboard_parser(commands) -> None:
     from .run import MODES, add_connection_options
@@ -127,7 +125,7 @@ def _print_plan(runs) -> None:
 
 
 def _apply(args, plan, stop, out_dir: Path, template: Path) -> int:
-    from ..files.results import choose_output_paths, write_run_files
+    from .. import __version__
     from ..run import onboarding
     from ..run.applying import RunSettings
     from .run import _stop_on_signals
@@ -139,12 +137,10 @@ def _apply(args, plan, stop, out_dir: Path, template: Path) -> int:
     started = time.monotonic()
 
     def done(run) -> None:
-        paths = choose_output_paths(onboarding.results_path(out_dir, template, run.client), None, None)
-        try:
-            files = write_run_files(run.validation, run.report, paths, fallback_dir=out_dir,
-                                    facts=_facts(args, run))
-        finally:
-            paths.release()
+        rehearsal = "yes: the sandbox started by --sandbox" if args.sandbox and not run.client.own_target else "no"
+        facts = onboarding.client_facts(run, mode=args.mode, rehearsal=rehearsal, template=template.resolve(),
+                                        clients=Path(args.clients).resolve(), version=__version__)
+        files = onboarding.write_client_files(run, out_dir, template, facts)
         with lock:
             written[run.client.key] = files
             counts = ", ".join(f"{k} {v}" for k, v in run.result_counts().items() if v)
@@ -153,8 +149,8 @@ def _apply(args, plan, stop, out_dir: Path, template: Path) -> int:
     print("Applying (each instance under its own rate limit):", flush=True)
     with _stop_on_signals(stop):
         plan.apply(on_client_done=done, run_id=run_id)
-    rollup = _rollup_path(out_dir, template)
-    onboarding.write_rollup(rollup, runs, written, {"kind": ROLLUP_KIND, "run_id": run_id,
+    rollup = onboarding.rollup_path(out_dir, template)
+    onboarding.write_rollup(rollup, runs, written, {"kind": onboarding.ROLLUP_KIND, "run_id": run_id,
                                                     "template": str(template.resolve()),
                                                     "clients": str(Path(args.clients).resolve()), "mode": args.mode})
     elapsed = time.monotonic() - started
@@ -174,22 +170,3 @@ def _apply(args, plan, stop, out_dir: Path, template: Path) -> int:
         return EXIT_INTERRUPTED
     ok = all(run.report is not None and run.report.all_ok and not run.error for run in runs)
     return EXIT_OK if ok else EXIT_ROWS
-
-
-def _facts(args, run) -> dict:
-    from .. import __version__
-    from .run import RESULTS_KIND
-
-    return {"kind": RESULTS_KIND, "run_id": run.run_id, "target": run.target, "client": run.client.name,
-            "client key": run.client.key, "rehearsal": "yes: the sandbox started by --sandbox" if args.sandbox and
-            not run.client.own_target else "no", "mode": args.mode, "file": str(Path(args.template).resolve()),
-            "clients file": str(Path(args.clients).resolve()), "started": run.started, "finished": run.finished,
-            "outcome": ", ".join(f"{k} {v}" for k, v in run.result_counts().items() if v),
-            "importer_version": __version__}
-
-
-def _rollup_path(out_dir: Path, template: Path) -> Path:
-    n = 1
-    while (path := Path(out_dir) / f"{template.stem}.onboarding{'' if n == 1 else f'-{n}'}.xlsx").exists():
-        n += 1
-    return path

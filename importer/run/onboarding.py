@@ -342,6 +342,38 @@ def results_path(out_dir: Path, template: Path, client: Client) -> Path:
     return Path(out_dir) / f"{template.stem}.{client.key}{template.suffix}"
 
 
+ROLLUP_KIND = "importer onboarding"
+RESULTS_KIND = "importer run results"  # a client's results are a run's: `importer undo` takes them
+
+
+def client_facts(run: ClientRun, *, mode: str, rehearsal: str, template, clients, version: str) -> dict:
+    """The Run sheet of one client's results: what `importer undo` checks before anything."""
+    return {"kind": RESULTS_KIND, "run_id": run.run_id, "target": run.target, "client": run.client.name,
+            "client key": run.client.key, "rehearsal": rehearsal, "mode": mode, "file": str(template),
+            "clients file": str(clients), "started": run.started, "finished": run.finished,
+            "outcome": ", ".join(f"{k} {v}" for k, v in run.result_counts().items() if v),
+            "importer_version": version}
+
+
+def write_client_files(run: ClientRun, out_dir: Path, template: Path, facts: dict):
+    """One client's results and (when a row needs fixing) failures, beside each other in `out_dir`,
+    numbered past an earlier onboarding's (`files.results.write_run_files`: never a course id lost)."""
+    from ..files.results import choose_output_paths, write_run_files
+
+    paths = choose_output_paths(results_path(out_dir, template, run.client), None, None)
+    try:
+        return write_run_files(run.validation, run.report, paths, fallback_dir=out_dir, facts=facts)
+    finally:
+        paths.release()
+
+
+def rollup_path(out_dir: Path, template: Path) -> Path:
+    n = 1
+    while (path := Path(out_dir) / f"{Path(template).stem}.onboarding{'' if n == 1 else f'-{n}'}.xlsx").exists():
+        n += 1
+    return path
+
+
 ROLLUP_CLIENT_COLUMNS = ("client", "client_key", "target", "key_variable", "run_id", "created", "updated",
                          "unchanged", "exists", "skipped", "conflict", "not_found", "invalid", "failed",
                          "not_attempted", "results", "failures", "note")
