@@ -270,6 +270,55 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
             return problem(str(exc), back=f"/plan/{upload.id}")
         return go(f"/run/{job.run_id}")
 
+    # --- 5b. onboarding: the checked file made once per client ---
+
+    async def receive_clients(request):
+        from .receiving import UploadRefused, receive_upload
+
+        upload = upload_of(request)
+        if upload is None or upload.validation is None:
+            return gone()
+        opened: list = []
+
+        def destination(filename: str):
+            clients, handle = session.open_upload(filename)
+            opened.append(clients)
+            return handle
+
+        try:
+            received = await receive_upload(request, destination, MAX_UPLOAD_BYTES)
+            if not opened or not received.size:
+                raise ImporterError("Choose the clients sheet (.xlsx or .csv) first: one row per client.")
+            clients = opened[0]
+            await run_in_threadpool(session.plan_onboarding, upload, clients.path, clients.name)
+        except (UploadRefused, ImporterError) as exc:
+            return problem(str(exc), getattr(exc, "status", 400), back=f"/plan/{upload.id}")
+        return go(f"/onboard/{upload.id}")
+
+    async def onboard_plan(request):
+        upload = upload_of(request)
+        if upload is None:
+            return gone()
+        if session.onboarding is None or session.onboarding_upload != upload.id:
+            return go(f"/plan/{upload.id}")
+        onboarding = session.onboarding
+        return page("onboard.html", upload=upload, table=onboarding.table(), writes=onboarding.writes,
+                    confirm_above=CONFIRM_ABOVE, clients_name=session.onboarding_clients)
+
+    async def start_onboarding(request):
+        upload = upload_of(request)
+        if upload is None:
+            return gone()
+        form = await request.form()
+        writes = session.onboarding.writes if session.onboarding is not None else 0
+        if writes > CONFIRM_ABOVE and form.get("confirm", "").strip() != str(writes):
+            return problem(f"Type {writes} to confirm a change this large.", back=f"/onboard/{upload.id}")
+        try:
+            job = session.start_onboarding(upload)
+        except ImporterError as exc:
+            return problem(str(exc), back=f"/plan/{upload.id}")
+        return go(f"/run/{job.run_id}")
+
     # --- 6. import, 7. results ---
 
     def job_of(request):
@@ -378,6 +427,8 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         Route("/check/{upload}/fixed", fixed_file), Route("/check/{upload}/report", error_report),
         Route("/target/{upload}", target), Route("/target/{upload}", choose_target, methods=["POST"]),
         Route("/plan/{upload}", plan), Route("/import/{upload}", start_import, methods=["POST"]),
+        Route("/onboard/{upload}", receive_clients, methods=["POST"]), Route("/onboard/{upload}", onboard_plan),
+        Route("/onboard/{upload}/start", start_onboarding, methods=["POST"]),
         Route("/run/{run}", run_page), Route("/run/{run}/status", run_status),
         Route("/run/{run}/stop", stop, methods=["POST"]), Route("/run/{run}/file/{kind}", run_file),
         Route("/run/{run}/fix", fix_failures, methods=["POST"]), Route("/run/{run}/undo", undo_plan),

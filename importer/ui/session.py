@@ -117,6 +117,9 @@ class Session:
         self.plan_upload: str | None = None
         self.current: Import | None = None
         self.imports: dict[str, Import] = {}
+        self.onboarding = None  # pipeline.Onboarding: a template set planned once per client
+        self.onboarding_upload: str | None = None
+        self.onboarding_clients = ""  # the clients sheet's name, as the person gave it
         self._busy = threading.Lock()  # see one_at_a_time
 
     # --- files ---
@@ -261,6 +264,7 @@ class Session:
     def disconnect(self) -> None:
         if self.current and not self.current.finished:
             raise ImporterError("an import is running on this target; stop it first")
+        self.drop_onboarding()
         if self.target is not None:
             self.target.close()
         self.target, self.plan = None, None
@@ -400,6 +404,92 @@ class Session:
         undo.thread.start()
         return undo
 
+    # --- onboarding: the checked file as a template, made once per client ---
+
+    def plan_onboarding(self, upload: Upload, clients: Path, clients_name: str) -> object:
+        """Plan the checked file once per client of the clients sheet (`importer onboard`), on the chosen
+        target and on the instances the sheet names (their keys from the environment variables it names)."""
+        from ..pipeline import onboard
+
+        if self.target is None:
+            raise ImporterError("choose the target first")
+        if upload.validation.mapping is not None:
+            raise ImporterError("Onboarding makes a set of courses in the template's columns once per client; this "
+                                "file was read through a map. Import it first, or give a sheet in the template's "
+                                "columns")
+        with self.one_at_a_time("onboarding plan"):
+            self.drop_onboarding()
+            try:
+                self.onboarding = onboard(upload.validation.sheet, clients, target=self.target, mode=self.mode)
+            except ImporterError as exc:  # named as the person named the file, never by our storage path
+                exc.args = (str(exc).replace(str(clients), clients_name).replace(clients.name, clients_name),)
+                raise
+            self.onboarding_upload, self.onboarding_clients = upload.id, clients_name
+        return self.onboarding
+
+    def drop_onboarding(self) -> None:
+        if self.onboarding is not None:
+            self.onboarding.close()  # the instances of their own it opened; the chosen target stays
+        self.onboarding, self.onboarding_upload = None, None
+
+    def start_onboarding(self, upload: Upload) -> Import:
+        """Apply the onboarding's plan in a worker thread: each client's results in the run's folder, each
+        client on the chosen target also a run of its own on the page (its results, failures and undo),
+        and the roll-up workbook."""
+        from .. import __version__
+        from ..run import onboarding as clients_of
+
+        if self.current and not self.current.finished:
+            raise ImporterError("an import is already running: one at a time")
+        if self.onboarding is None or self.onboarding_upload != upload.id:
+            raise ImporterError("plan the onboarding first: nothing is sent before the plan is seen")
+        plan, importer = self.onboarding, self.target.importer
+        job = Import(f"onboard-{secrets.token_hex(6)}", upload.id, "onboard", started_at=_now())
+        folder = private_folder(self.runs_dir / job.run_id)
+        template = Path(upload.name)
+        importer.progress = job.progress
+        importer.stop.clear()
+        rehearsal, shared = self.rehearsal, self.target.base_url
+
+        def done(run) -> None:
+            facts = clients_of.client_facts(
+                run, mode=self.mode, rehearsal="yes: the page's sandbox" if rehearsal and not run.client.own_target
+                else "no", template=upload.name, clients=self.onboarding_clients, version=__version__)
+            files = clients_of.write_client_files(run, folder, template, facts)
+            written[run.client.key] = files
+            if run.target == shared:  # a run of its own on the page: results, failures, undo
+                client_job = Import(f"{job.run_id}-{run.client.key}", upload.id, "import", finished=True,
+                                    outcomes=run.report.outcomes, started_at=run.started,
+                                    stop_reason=run.report.stop_reason, interrupted=run.report.interrupted)
+                client_job.files["results"] = files.results
+                if files.failures:
+                    client_job.files["failures"] = files.failures
+                self.imports[client_job.run_id] = client_job
+            job.files[f"results-{run.client.key}"] = files.results
+
+        written: dict = {}
+
+        def work():
+            try:
+                plan.apply(on_client_done=done, run_id=job.run_id)
+                rollup = clients_of.rollup_path(folder, template)
+                clients_of.write_rollup(rollup, plan.runs, written, {
+                    "kind": clients_of.ROLLUP_KIND, "run_id": job.run_id, "template": upload.name,
+                    "clients": self.onboarding_clients, "mode": self.mode})
+                job.files["rollup"] = rollup
+                job.outcomes = [_client_line(run, shared, job.run_id) for run in plan.runs]
+                job.interrupted = importer.stop.is_set()
+            except Exception as exc:
+                job.error = str(exc) if isinstance(exc, ImporterError) else f"unexpected failure: {type(exc).__name__}"
+            finally:
+                job.finished = True
+                self.drop_onboarding()
+
+        job.thread = threading.Thread(target=work, name="onboard", daemon=True)
+        self.current = self.imports[job.run_id] = job
+        job.thread.start()
+        return job
+
     def publish_preview(self, job: Import) -> tuple[object, list]:
         """What publishing the drafts of a run would do: (its record, the `publishing` actions)."""
         from ..run import publishing, undoing
@@ -479,6 +569,15 @@ class Session:
             self.target.close()
         if self.sandbox is not None:
             self.sandbox.stop()
+
+
+def _client_line(run, shared: str, run_id: str) -> dict:
+    """One client of an onboarding as its results page lists it."""
+    counts = run.result_counts()
+    return {"client": run.client.name, "key": run.client.key, "target": run.target,
+            "counts": ", ".join(f"{k} {v}" for k, v in counts.items() if v) or (run.error or "not applied"),
+            "ok": bool(run.report and run.report.all_ok and not run.error),
+            "page": f"{run_id}-{run.client.key}" if run.target == shared and run.report else None}
 
 
 def _published(action, done: dict) -> tuple[str, str]:

@@ -347,3 +347,37 @@ def test_the_drafts_of_an_import_are_published_from_its_results_and_the_publish_
     assert {c["externalId"]: c["publishedStatus"] for c in session.sandbox.store.all()} == \
         {"P-1": "draft", "P-2": "draft", "P-3": "published"}
     assert "Nothing to publish" not in page.get(f"{run_url}/publish").text  # drafts again: publishable
+
+
+def test_the_checked_file_onboarded_once_per_client_with_a_run_page_for_each(page, session, tmp_path):
+    source = tmp_path / "template.csv"
+    source.write_text("Title,Course Type,External ID,Tags\nWelcome,course,W-1,start\nTools,video,W-2,\n",
+                      encoding="utf-8")
+    upload_id = upload(page, source).rsplit("/", 1)[1]
+    assert page.post(f"/target/{upload_id}", data={"where": "sandbox"}, headers=ORIGIN).status_code == 303
+    assert 'id="onboard-form"' in page.get(f"/plan/{upload_id}").text
+
+    bad = page.post(f"/onboard/{upload_id}", files={"file": ("clients.csv", b"Client,Client key,API key\nA,a,sk\n")},
+                    headers=ORIGIN)
+    assert bad.status_code == 400 and "never holds a key" in bad.text and "uploads" not in bad.text
+    clients = b"Client,Client key,customFields.region\nAcme Corp,acme,EU\nGlobex,globex,US\n"
+    planned = page.post(f"/onboard/{upload_id}", files={"file": ("clients.csv", clients)}, headers=ORIGIN)
+    assert planned.status_code == 303 and where(planned) == f"/onboard/{upload_id}"
+    shown = page.get(f"/onboard/{upload_id}").text
+    assert "2 clients from clients.csv: 4 courses to create" in shown and "Acme Corp" in shown
+    run_url = page.post(f"/onboard/{upload_id}/start", headers=ORIGIN).headers["location"]
+    wait_for_run(page, run_url)
+    titles = sorted(c["title"] for c in session.sandbox.store.all())
+    assert titles == ["Tools (Acme Corp)", "Tools (Globex)", "Welcome (Acme Corp)", "Welcome (Globex)"]
+    assert {c["externalId"]: c["customFields"].get("region") for c in session.sandbox.store.all()} == \
+        {"acme-W-1": "EU", "acme-W-2": "EU", "globex-W-1": "US", "globex-W-2": "US"}
+    results = page.get(run_url).text
+    assert "Onboarding: done" in results and "created 2" in results
+    rollup = page.get(f"{run_url}/file/rollup")
+    assert rollup.status_code == 200 and rollup.content[:2] == b"PK"
+    client_page = re.search(r'href="(/s/[^"]+/run/onboard-[^"]+-globex)"', results).group(1)
+    assert "Undo this run" in page.get(client_page).text
+    undone_url = page.post(f"{client_page}/undo", headers=ORIGIN).headers["location"]
+    wait_for_run(page, undone_url)
+    archived = sorted(c["title"] for c in session.sandbox.store.all() if c["publishedStatus"] == "archived")
+    assert archived == ["Tools (Globex)", "Welcome (Globex)"]
