@@ -142,3 +142,20 @@ def test_the_clearing_marker_empties_fields_and_undo_puts_them_back(tmp_path):
         restored = by_external_id(sandbox)["CMS-0"]
         assert restored["tags"] == ["t0", "shared"] and restored["description"] == "<p>About 0</p>"
         assert restored["customFields"]["hours"] == "0"
+
+
+def test_on_the_content_api_missing_courses_are_reported_and_archiving_is_refused(tmp_path):
+    sync = ("--mode", "sync", "--scope-source", "cms")
+    with Sandbox(rate_limit=50, rate_window=2, api_key=KEY, seed=12, api="content") as sandbox:
+        made = run(sandbox, write_xlsx(tmp_path / "all.xlsx", cms_rows(range(4)), HEADERS))
+        assert made.returncode == 0, made.stdout + made.stderr
+        less = write_xlsx(tmp_path / "less.xlsx", cms_rows(range(3)), HEADERS)
+        report = run(sandbox, less, *sync, "--missing", "report")
+        assert report.returncode == 0, report.stdout + report.stderr
+        assert "1 of the 4 courses with Source 'cms' missing from the file" in report.stdout
+        [listed] = missing_sheet(tmp_path / "less.results.xlsx")
+        assert listed["status"] == "missing" and listed["title"] == "cms course 3"
+        sent = writes(sandbox)
+        archive = run(sandbox, less, *sync, "--missing", "archive")
+        assert archive.returncode == 2 and "no documented way to archive" in archive.stderr
+        assert writes(sandbox) == sent
