@@ -22,7 +22,14 @@ from ..core import fields
 from ..core.issues import column_letter
 from ..errors import ImporterError, MissingColumns
 from .guard import Guard
-from .session import CONFIRM_ABOVE, MAX_UPLOAD_BYTES, PAGE_ROWS, Session
+from .session import (
+    CONFIRM_ABOVE,
+    MAX_UPLOAD_BYTES,
+    PAGE_ROWS,
+    Session,
+    duration_in_words,
+    local_time,
+)
 
 HERE = Path(__file__).resolve().parent
 MODES = ("create", "sync", "update")
@@ -35,6 +42,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
     base = base or f"/s/{secrets.token_urlsafe(24)}"
     templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
     templates.globals.update(column_letter=column_letter, label=_label, fields=fields, modes=MODES, base=base)
+    templates.filters.update(local=local_time, in_words=duration_in_words)
 
     def page(name: str, status: int = 200, **values) -> HTMLResponse:
         values.setdefault("session", session)
@@ -217,7 +225,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         upload = upload_of(request)
         if upload is None:
             return gone()
-        return page("target.html", upload=upload)
+        return page("target.html", upload=upload, last=_last_target(session, upload))
 
     async def choose_target(request):
         upload = upload_of(request)
@@ -227,10 +235,11 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         mode = form.get("mode", "create")
         try:
             api = str(form.get("api", "auto"))
+            rate = _sandbox_rate(form.get("sandbox_rate"))
             await run_in_threadpool(lambda: session.connect(
                 sandbox=form.get("where") != "platform", address=str(form.get("address", "")),
                 api_key=str(form.get("api_key", "")), mode=mode if mode in MODES else "create",
-                api=api if api in API_CHOICES else "auto"))
+                api=api if api in API_CHOICES else "auto", sandbox_rate=rate))
         except ImporterError as exc:
             return problem(str(exc), back=f"/target/{upload.id}")
         return go(f"/plan/{upload.id}")
@@ -328,11 +337,27 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         job = job_of(request)
         if job is None:
             return problem("No such run in this page's memory.", 404)
-        rows = job.outcomes[:500]  # the results file has every row
+        outcomes = await run_in_threadpool(session.outcomes_of, job)
+        rows = outcomes[:500]  # the results file has every row
         totals: dict[str, int] = {}
-        for outcome in job.outcomes if job.kind == "import" else ():
+        for outcome in outcomes if job.kind == "import" else ():
             totals[outcome.status] = totals.get(outcome.status, 0) + 1
-        return page("run.html", job=job, progress=job.progress.snapshot(), rows=rows, totals=totals)
+        return page("run.html", job=job, progress=job.progress.snapshot(), rows=rows, totals=totals or job.totals,
+                    outcomes=outcomes)
+
+    async def continue_run(request):
+        job = job_of(request)
+        if job is None:
+            return problem("No such run.", 404)
+        try:
+            upload = await run_in_threadpool(session.continue_run, job)
+        except ImporterError as exc:
+            return problem(str(exc), back=f"/run/{job.run_id}")
+        upload.continues = job
+        if session.target is not None and (session.target.base_url == job.target or
+                                           (job.rehearsal and session.rehearsal)):
+            return go(f"/plan/{upload.id}")
+        return go(f"/target/{upload.id}")
 
     async def run_status(request):
         job = job_of(request)
@@ -429,7 +454,8 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         Route("/plan/{upload}", plan), Route("/import/{upload}", start_import, methods=["POST"]),
         Route("/onboard/{upload}", receive_clients, methods=["POST"]), Route("/onboard/{upload}", onboard_plan),
         Route("/onboard/{upload}/start", start_onboarding, methods=["POST"]),
-        Route("/run/{run}", run_page), Route("/run/{run}/status", run_status),
+        Route("/run/{run}", run_page), Route("/run/{run}/continue", continue_run, methods=["POST"]),
+        Route("/run/{run}/status", run_status),
         Route("/run/{run}/stop", stop, methods=["POST"]), Route("/run/{run}/file/{kind}", run_file),
         Route("/run/{run}/fix", fix_failures, methods=["POST"]), Route("/run/{run}/undo", undo_plan),
         Route("/run/{run}/undo", undo, methods=["POST"]), Route("/run/{run}/publish", publish_plan),
@@ -448,6 +474,27 @@ async def _in_words(request, exc):
 
 
 # --- helpers of the templates --------------------------------------------------------------------
+
+
+def _sandbox_rate(text) -> int:
+    """The page's sandbox's rate limit, requests a minute: 100 (the platform's) unless a person sets it."""
+    try:
+        value = int(str(text or "100").strip())
+    except ValueError:
+        raise ImporterError("the sandbox's rate must be a whole number of requests a minute, e.g. 100") from None
+    if not 1 <= value <= 100_000:
+        raise ImporterError("the sandbox's rate must be between 1 and 100,000 requests a minute")
+    return value
+
+
+def _last_target(session, upload) -> dict:
+    """What the target step shows chosen: what it was last given; for a run continued, that run's target."""
+    last = dict(session.last_target)
+    continued = getattr(upload, "continues", None)
+    if continued is not None:
+        last.update(mode=continued.mode, where="sandbox" if continued.rehearsal else "platform",
+                    address="" if continued.rehearsal else continued.target)
+    return last
 
 
 def _column_index(text, headers: list[str], label: str) -> int:

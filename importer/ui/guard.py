@@ -25,11 +25,12 @@ is scoped to that path (`shared/page-security.md`):
 from __future__ import annotations
 
 import hmac
+import html
 import secrets
 import threading
 from urllib.parse import parse_qs
 
-from starlette.responses import PlainTextResponse, RedirectResponse
+from starlette.responses import HTMLResponse, RedirectResponse
 
 COOKIE = "importer_session"
 SAFE_METHODS = ("GET", "HEAD")
@@ -79,6 +80,10 @@ class Guard:
         if path == "/" and method in SAFE_METHODS:
             return await self._launch(scope, receive, send)
         if not (path == self.base or path.startswith(self.base + "/")):
+            if path.startswith("/s/"):  # a tab left open from an earlier start of the page
+                return await _refuse(scope, receive, send, "This tab was opened by an earlier start of the page, "
+                                     "which has stopped. Start `importer ui` again: it opens a new tab, and the home "
+                                     "page lists every run (one that was interrupted can be continued there).")
             return await _refuse(scope, receive, send, "Open the page with the address `importer ui` printed.")
         if not any(hmac.compare_digest(value, self.session) for value in _cookies(headers.get("cookie", ""))):
             return await _refuse(scope, receive, send, "This browser has not opened the page with its address: open "
@@ -123,7 +128,10 @@ def _headers(scope) -> dict[str, str]:
 
 
 async def _refuse(scope, receive, send, why: str):
-    return await PlainTextResponse(f"Forbidden. {why}", status_code=403)(scope, receive, send)
+    """A refusal a person can read in the browser (a page, not a bare word); nothing of the page in it."""
+    body = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Forbidden</title></head><body>"
+            f"<h1>Forbidden</h1><p>{html.escape(why)}</p></body></html>")
+    return await HTMLResponse(body, status_code=403)(scope, receive, send)
 
 
 def _query_token(query: bytes) -> str | None:

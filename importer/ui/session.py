@@ -38,6 +38,7 @@ class Upload:
     validation: object = None  # validating.ValidationResult
     fixes: int = 0
     unique_index: dict | None = None  # see validating.unique_values: made at the first fix
+    continues: object = None  # the interrupted run (`Import`) this upload finishes, if any
 
 
 class PageProgress(NullProgress):
@@ -74,7 +75,35 @@ class PageProgress(NullProgress):
             rate = self.done / elapsed * 60 if elapsed > 0 and self.done else 0.0
             left = max(self.total - self.done, 0) * (self.pace or (elapsed / self.done if self.done else 0))
             return {"done": self.done, "total": self.total, "counts": dict(self.counts), "retries": self.retries,
-                    "rate_per_minute": round(rate, 1), "seconds_left": round(left), "note": self.note_text}
+                    "rate_per_minute": round(rate, 1), "seconds_left": round(left), "left": duration_in_words(left),
+                    "note": self.note_text}
+
+
+def duration_in_words(seconds: float) -> str:
+    """`about 48 minutes`, `under a minute`, `about 2 hours 10 minutes`: a time left as a person says it."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return "under a minute" if seconds else "no time"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} minute{'s' if minutes != 1 else ''}"
+    hours, minutes = divmod(minutes, 60)
+    return f"about {hours} hour{'s' if hours != 1 else ''}" + (f" {minutes} minutes" if minutes else "")
+
+
+def local_time(iso: str | None) -> str:
+    """A time the page recorded (UTC, ISO) as the person's clock shows it: `6 Dec 2026, 22:40`. The page
+    runs on the person's own machine, so its time zone is theirs."""
+    if not iso:
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
+    except ValueError:
+        return str(iso)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    local = moment.astimezone()
+    return f"{local.day} {local:%b %Y, %H:%M}"
 
 
 @dataclass
@@ -93,6 +122,31 @@ class Import:
     outcomes: list = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)  # what it wrote, by what it is
     started_at: str = ""
+    finished_at: str = ""
+    file: str = ""  # the file's name, as the person gave it
+    target: str = ""  # the base URL
+    target_label: str = ""  # the target as a person names it
+    rehearsal: bool = False
+    mode: str = "create"
+    gone: bool = False  # the page's process ended while it ran (closed, killed, the machine restarted)
+    totals: dict = field(default_factory=dict)  # status -> rows, kept with the run
+
+    @property
+    def status(self) -> str:
+        """In words: running, done, stopped (by the person, or by a cause), interrupted (the process ended)."""
+        if not self.finished:
+            return "running"
+        if self.gone:
+            return "interrupted"
+        if self.error or self.stop_reason or self.interrupted:
+            return "stopped"
+        return "done"
+
+    @property
+    def can_continue(self) -> bool:
+        """An import that did not reach its end can be finished from the file it sent (see `Session.continue_run`)."""
+        return self.kind == "import" and self.finished and "sent" in self.files and \
+            (self.status != "done" or bool(self.totals.get("not_attempted")))
 
 
 class Session:
@@ -117,10 +171,13 @@ class Session:
         self.plan_upload: str | None = None
         self.current: Import | None = None
         self.imports: dict[str, Import] = {}
+        self.last_target: dict = {"where": "sandbox", "address": "", "api": "auto", "mode": "create",
+                                  "sandbox_rate": 100}  # what the target step was last given (never the key)
         self.onboarding = None  # pipeline.Onboarding: a template set planned once per client
         self.onboarding_upload: str | None = None
         self.onboarding_clients = ""  # the clients sheet's name, as the person gave it
         self._busy = threading.Lock()  # see one_at_a_time
+        self._load_runs()
 
     # --- files ---
 
@@ -213,27 +270,30 @@ class Session:
     # --- the target ---
 
     def connect(self, *, sandbox: bool, address: str = "", api_key: str = "", mode: str = "create",
-                api: str = "auto") -> None:
+                api: str = "auto", sandbox_rate: int = 100) -> None:
         """Open the target, checking the key with one request (the CLI's messages) and finding out
         which API it speaks (`api`: auto, guide or content; for the sandbox, the API it speaks). The
         key is held by the connection only: never written, logged or shown."""
+        self.last_target = {"where": "sandbox" if sandbox else "platform", "address": address, "api": api,
+                            "mode": mode, "sandbox_rate": sandbox_rate}
         with self.one_at_a_time("key check"):
-            self._connect(sandbox=sandbox, address=address, api_key=api_key, mode=mode, api=api)
+            self._connect(sandbox=sandbox, address=address, api_key=api_key, mode=mode, api=api,
+                          sandbox_rate=sandbox_rate)
 
-    def _connect(self, *, sandbox: bool, address: str, api_key: str, mode: str, api: str) -> None:
+    def _connect(self, *, sandbox: bool, address: str, api_key: str, mode: str, api: str,
+                 sandbox_rate: int = 100) -> None:
         from ..pipeline import connect
         from ..platform.api import base_url_for
 
         self.disconnect()
         if sandbox:
             spoken = "content" if api == "content" else "guide"
-            if self.sandbox is not None and self.sandbox.config.api != spoken:
+            if self.sandbox is not None and (self.sandbox.config.api, self.sandbox.config.rate_limit) != \
+                    (spoken, sandbox_rate):
                 self.sandbox.stop()
                 self.sandbox = None
             if self.sandbox is None:
-                from ..sandbox import Sandbox
-
-                self.sandbox = Sandbox(api=spoken).start()
+                self.sandbox = self._start_sandbox(spoken, sandbox_rate)
             target = connect(sandbox=self.sandbox, state_dir=self.state_dir, stop=threading.Event(),
                              progress=NullProgress(), api=api)
             label = f"the sandbox at {self.sandbox.base_url} (a rehearsal)"
@@ -249,6 +309,26 @@ class Session:
                              stop=threading.Event(), progress=NullProgress(), key_source="the key you typed", api=api)
             label = url
         self.target, self.target_label, self.rehearsal, self.mode = target, label, sandbox, mode
+
+    def _start_sandbox(self, api: str, rate: int):
+        """The page's sandbox keeps its courses in the state folder (one file per API), so a rehearsal
+        survives the page's restart; it takes the port it had when it can, so the runs recorded against it
+        (their undo, their journal) still name it."""
+        from ..sandbox import Sandbox
+
+        folder = private_folder(self.state_dir / "sandbox")
+        port_file = folder / f"{api}.port"
+        try:
+            port = int(port_file.read_text(encoding="ascii").strip())
+        except (OSError, ValueError):
+            port = 0
+        options = dict(api=api, rate_limit=rate, rate_window=60.0, data=folder / f"{api}.jsonl")
+        try:
+            sandbox = Sandbox(port=port, **options).start()
+        except OSError:  # that port is taken now: another one
+            sandbox = Sandbox(port=0, **options).start()
+        port_file.write_text(str(sandbox.server.server_address[1]), encoding="ascii")
+        return sandbox
 
     def export(self) -> Path:
         """What the connected target holds, written as the template in the state folder (`importer export`)."""
@@ -305,9 +385,10 @@ class Session:
 
         importer = self.target.importer
         importer.settings.run_id = secrets.token_hex(6)  # each import of the page is a run of its own
-        job = Import(importer.settings.run_id, upload.id, "import", started_at=_now())
+        job = self._job(importer.settings.run_id, upload, "import")
         folder = self.runs_dir / job.run_id
         folder.mkdir(parents=True, exist_ok=True)
+        self._keep_sent_file(job, upload, folder)
         importer.log = RunLog(folder / f"{Path(upload.name).stem}.log.jsonl")
         job.files["log"] = importer.log.path
         importer.progress = job.progress
@@ -316,8 +397,104 @@ class Session:
         job.thread = threading.Thread(target=self._apply, args=(job, planned, validation), name="import",
                                       daemon=True)
         self.current = self.imports[job.run_id] = job
+        self._save_record(job)
         job.thread.start()
         return job
+
+    def _job(self, run_id: str, upload: Upload, kind: str) -> Import:
+        return Import(run_id, upload.id, kind, started_at=_now(), file=upload.name, target=self.target.base_url,
+                      target_label=self.target_label, rehearsal=self.rehearsal, mode=self.mode)
+
+    def _keep_sent_file(self, job: Import, upload: Upload, folder: Path) -> None:
+        """The file as it is sent (the person's fixes in it) and its map, kept with the run: Continue starts
+        from them after any restart, when the upload itself may be gone."""
+        from ..files.writing import Table, write_table
+
+        sheet = upload.validation.sheet
+        suffix = ".csv" if sheet.format == "csv" else ".xlsx"
+        sent = folder / f"sent{suffix}"
+        write_table(sent, Table(sheet.headers, [c for _, c in sheet.rows], sheet_name=sheet.sheet_name or "Courses"),
+                    delimiter=sheet.delimiter or ",")
+        job.files["sent"] = sent
+        if upload.mapping_path is not None and Path(upload.mapping_path).is_file():
+            job.files["map"] = Path(shutil.copyfile(upload.mapping_path, folder / Path(upload.mapping_path).name))
+
+    # --- runs kept in the state folder: listed, continued, undone after any restart ---
+
+    def _save_record(self, job: Import) -> None:
+        """What the run is, in `runs/<id>/run.json`: written when it starts and when it ends, so that a page
+        started again on this folder lists it (and, had it not ended, knows it was interrupted)."""
+        import json
+
+        from ..files.writing import atomic_write
+
+        record = {"run_id": job.run_id, "kind": job.kind, "file": job.file, "upload_id": job.upload_id,
+                  "target": job.target, "target_label": job.target_label, "rehearsal": job.rehearsal,
+                  "mode": job.mode, "started": job.started_at, "finished": job.finished_at,
+                  "running": not job.finished, "gone": job.gone, "error": job.error, "stop_reason": job.stop_reason,
+                  "interrupted": job.interrupted, "totals": job.totals,
+                  "files": {kind: str(path) for kind, path in job.files.items()}}
+        folder = private_folder(self.runs_dir / job.run_id)
+        try:
+            atomic_write(folder / "run.json", lambda handle: json.dump(record, handle, indent=1), encoding="utf-8")
+        except OSError:
+            pass  # the run goes on; only its listing after a restart is lost
+
+    def _load_runs(self) -> None:
+        """The runs of earlier pages on this folder. One still marked running ended with its process."""
+        import json
+
+        for path in sorted(self.runs_dir.glob("*/run.json"), key=lambda p: p.stat().st_mtime):
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+                job = Import(str(record["run_id"]), str(record.get("upload_id") or ""), str(record["kind"]),
+                             finished=True, error=record.get("error"), stop_reason=record.get("stop_reason"),
+                             interrupted=bool(record.get("interrupted")), started_at=record.get("started") or "",
+                             finished_at=record.get("finished") or "", file=record.get("file") or "",
+                             target=record.get("target") or "", target_label=record.get("target_label") or "",
+                             rehearsal=bool(record.get("rehearsal")), mode=record.get("mode") or "create",
+                             gone=bool(record.get("gone") or record.get("running")), totals=record.get("totals") or {},
+                             files={k: Path(v) for k, v in (record.get("files") or {}).items() if Path(v).exists()})
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if record.get("running"):
+                job.stop_reason = ("the page's program stopped while this ran (it was closed, or the machine "
+                                   "restarted): every course it created is on the platform and in its journal; "
+                                   "Continue finishes the file without creating any twice")
+                job.finished_at = _now()
+                self._save_record(job)
+            self.imports[job.run_id] = job
+
+    def outcomes_of(self, job: Import) -> list:
+        """A run's rows: in memory while the page that ran it lives, else read back from its results file."""
+        if job.outcomes or "results" not in job.files or job.kind != "import":
+            return job.outcomes
+        from ..core.outcomes import RowOutcome
+        from ..read.reading import read_sheet
+
+        try:
+            sheet = read_sheet(job.files["results"], "Results")
+        except ImporterError:
+            return []
+        at = {h: i for i, h in enumerate(sheet.headers)}
+        outcomes = []
+        for _, cells in sheet.rows:
+            values = {name: cells[i] for name, i in at.items() if i < len(cells)}
+            outcomes.append(RowOutcome(int(values.get("source_row") or 0), str(values.get("status") or ""),
+                                       values.get("course_id"), values.get("course_slug"), values.get("error_code"),
+                                       values.get("error_message")))
+        job.outcomes = outcomes
+        return outcomes
+
+    def continue_run(self, job: Import) -> Upload:
+        """A new upload of the file an interrupted import sent (fixes and map included), checked: planned
+        again against the platform, the courses created before are found there (and in the journal), so
+        finishing it sends none of them twice."""
+        if not job.can_continue:
+            raise ImporterError("This run cannot be continued: it finished every row, or its file was not kept.")
+        upload = self.add_upload(job.file or job.files["sent"].name, job.files["sent"])
+        self.check(upload, job.files.get("map"))
+        return upload
 
     def _apply(self, job: Import, planned, validation) -> None:
         from ..files.results import OutputPaths, write_run_files
@@ -341,7 +518,12 @@ class Session:
             if importer.log is not None:
                 importer.log.close()
                 importer.log = None
+            job.totals = {}
+            for outcome in job.outcomes:
+                job.totals[outcome.status] = job.totals.get(outcome.status, 0) + 1
+            job.finished_at = _now()
             job.finished = True
+            self._save_record(job)
             self.plan = None  # a plan is used once: the platform has changed since
 
     def _facts(self, job: Import, report, validation) -> dict:
@@ -384,7 +566,8 @@ class Session:
                      if e.status == "created"}
         actions = undoing.plan_undo(record, current, journaled=journaled,
                                     can_archive=importer.api.limits.can_archive)
-        undo = Import(f"undo-{job.run_id}", job.upload_id, "undo", started_at=_now())
+        undo = Import(f"undo-{job.run_id}", job.upload_id, "undo", started_at=_now(), file=job.file,
+                      target=self.target.base_url, target_label=self.target_label, rehearsal=self.rehearsal)
         importer.progress = undo.progress
         importer.stop.clear()
 
@@ -397,10 +580,13 @@ class Session:
             except Exception as exc:
                 undo.error = str(exc) if isinstance(exc, ImporterError) else f"unexpected failure: {type(exc).__name__}"
             finally:
+                undo.finished_at = _now()
                 undo.finished = True
+                self._save_record(undo)
 
         undo.thread = threading.Thread(target=work, name="undo", daemon=True)
         self.current = self.imports[undo.run_id] = undo
+        self._save_record(undo)
         undo.thread.start()
         return undo
 
@@ -444,7 +630,7 @@ class Session:
         if self.onboarding is None or self.onboarding_upload != upload.id:
             raise ImporterError("plan the onboarding first: nothing is sent before the plan is seen")
         plan, importer = self.onboarding, self.target.importer
-        job = Import(f"onboard-{secrets.token_hex(6)}", upload.id, "onboard", started_at=_now())
+        job = self._job(f"onboard-{secrets.token_hex(6)}", upload, "onboard")
         folder = private_folder(self.runs_dir / job.run_id)
         template = Path(upload.name)
         importer.progress = job.progress
@@ -459,12 +645,16 @@ class Session:
             written[run.client.key] = files
             if run.target == shared:  # a run of its own on the page: results, failures, undo
                 client_job = Import(f"{job.run_id}-{run.client.key}", upload.id, "import", finished=True,
-                                    outcomes=run.report.outcomes, started_at=run.started,
-                                    stop_reason=run.report.stop_reason, interrupted=run.report.interrupted)
+                                    outcomes=run.report.outcomes, started_at=run.started, finished_at=run.finished,
+                                    stop_reason=run.report.stop_reason, interrupted=run.report.interrupted,
+                                    file=f"{upload.name} for {run.client.name}", target=shared,
+                                    target_label=self.target_label, rehearsal=rehearsal, mode=self.mode,
+                                    totals={k: v for k, v in run.result_counts().items() if v})
                 client_job.files["results"] = files.results
                 if files.failures:
                     client_job.files["failures"] = files.failures
                 self.imports[client_job.run_id] = client_job
+                self._save_record(client_job)
             job.files[f"results-{run.client.key}"] = files.results
 
         written: dict = {}
@@ -482,7 +672,9 @@ class Session:
             except Exception as exc:
                 job.error = str(exc) if isinstance(exc, ImporterError) else f"unexpected failure: {type(exc).__name__}"
             finally:
+                job.finished_at = _now()
                 job.finished = True
+                self._save_record(job)
                 self.drop_onboarding()
 
         job.thread = threading.Thread(target=work, name="onboard", daemon=True)
@@ -519,7 +711,8 @@ class Session:
                                 "or gone.")
         importer = self.target.importer
         importer.settings.run_id = f"publish-{secrets.token_hex(6)}"
-        published = Import(importer.settings.run_id, job.upload_id, "publish", started_at=_now())
+        published = Import(importer.settings.run_id, job.upload_id, "publish", started_at=_now(), file=job.file,
+                           target=self.target.base_url, target_label=self.target_label, rehearsal=self.rehearsal)
         importer.progress = published.progress
         importer.stop.clear()
         folder = private_folder(self.runs_dir / published.run_id)
@@ -538,28 +731,18 @@ class Session:
                 published.error = str(exc) if isinstance(exc, ImporterError) else \
                     f"unexpected failure: {type(exc).__name__}"
             finally:
+                published.finished_at = _now()
                 published.finished = True
+                self._save_record(published)
 
         published.thread = threading.Thread(target=work, name="publish", daemon=True)
         self.current = self.imports[published.run_id] = published
         published.thread.start()
         return published
 
-    def recent_runs(self) -> list[dict]:
-        """The runs of this state folder, newest first, with their outcome (from their Run sheets)."""
-        from ..read.reading import read_sheet
-
-        found = []
-        for results in sorted(self.runs_dir.glob("*/*.results.xlsx"), key=lambda p: p.stat().st_mtime,
-                              reverse=True)[:10]:
-            try:
-                facts = {c[0]: c[1] for _, c in read_sheet(results, "Run").rows}
-            except ImporterError:
-                continue
-            found.append({"run_id": facts.get("run_id", results.parent.name), "file": facts.get("file", ""),
-                          "outcome": facts.get("outcome", ""), "finished": facts.get("finished", ""),
-                          "target": facts.get("target", "")})
-        return found
+    def recent_runs(self, limit: int = 20) -> list[Import]:
+        """The runs of this state folder (this page's and earlier pages'), newest first."""
+        return sorted(self.imports.values(), key=lambda j: j.started_at, reverse=True)[:limit]
 
     def close(self) -> None:
         self.stop()

@@ -233,3 +233,56 @@ def test_another_local_server_is_sent_nothing_of_the_page_and_cannot_frame_it(se
     assert "used once already" in browser.find_element(By.TAG_NAME, "body").text
     browser.get(page_url)  # the page itself still opens in this browser
     wait(browser, lambda d: d.find_elements(By.ID, "file"), "the page again")
+
+
+def test_a_killed_page_is_noticed_then_its_import_continued_without_a_duplicate(browser, tmp_path):
+    """kill -9 of `importer ui` mid-import: the open tab says the program is gone and takes its Stop away;
+    the page started again on the same folder lists the run as interrupted, and Continue finishes it with
+    every course created once (the page's sandbox kept its courses in the state folder)."""
+    import json
+
+    from selenium.webdriver.common.by import By
+
+    rows = 40
+    source = tmp_path / "courses.csv"
+    source.write_text("Title,Course Type,External ID\n" + "".join(f"Course {i:03},course,K-{i:03}\n"
+                                                                   for i in range(rows)), encoding="utf-8")
+    with page_process(tmp_path) as (process, address):
+        upload(browser, address, source)
+        plan_and_import(browser)
+        wait(browser, lambda d: int(d.find_element(By.ID, "bar").get_attribute("value")) >= 3, "the import under way")
+        process.kill()  # SIGKILL: no handler runs, no file is finished
+        process.wait(timeout=30)
+        wait(browser, lambda d: d.find_element(By.ID, "gone-banner").is_displayed(), "the tab to notice")
+        assert "importer ui is no longer running" in text_of(browser, "#gone-banner")
+        assert not browser.find_element(By.ID, "stop-form").is_displayed()
+
+    with page_process(tmp_path) as (_, address):
+        browser.get(address)
+        wait(browser, lambda d: d.find_elements(By.ID, "runs"), "the runs on the home page")
+        assert "interrupted" in text_of(browser, "#runs")
+        browser.find_element(By.LINK_TEXT, "Continue or look").click()
+        wait(browser, lambda d: d.find_elements(By.ID, "continue-form"), "the interrupted run's page")
+        assert text_of(browser, "h1") == "Import: interrupted"
+        browser.find_element(By.CSS_SELECTOR, "#continue-form button").click()
+        wait(browser, lambda d: d.find_elements(By.ID, "continue-note"), "the target step, continuing")
+        assert browser.find_element(By.ID, "where-sandbox").is_selected()
+        assert not browser.find_element(By.ID, "address").is_displayed()  # the sandbox needs no address
+        rate = browser.find_element(By.ID, "sandbox_rate")
+        rate.clear()
+        rate.send_keys("1200")
+        browser.find_element(By.CSS_SELECTOR, "#target-form button[type=submit]").click()
+        wait(browser, lambda d: d.find_elements(By.ID, "plan-summary"), "the plan")
+        summary = text_of(browser, "#plan-summary")
+        created_before = int(re.search(r"(\d+) already there", summary).group(1))
+        assert created_before >= 3 and f"{rows - created_before} to create" in summary
+        browser.find_element(By.CSS_SELECTOR, "#import-form button[type=submit]").click()
+        wait(browser, lambda d: d.find_elements(By.ID, "results"), "the continued import to end")
+        assert text_of(browser, "h1") == "Import: done"
+
+    stored: dict = {}
+    for line in (tmp_path / "state" / "sandbox" / "guide.jsonl").read_text(encoding="utf-8").splitlines():
+        course = json.loads(line)
+        stored[course["id"]] = course
+    titles = sorted(c["title"] for c in stored.values())
+    assert titles == [f"Course {i:03}" for i in range(rows)]  # each once

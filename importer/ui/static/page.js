@@ -15,18 +15,34 @@
       document.getElementById("total").textContent = s.total;
       document.getElementById("rate").textContent = s.rate_per_minute;
       var left = document.getElementById("left");
-      if (left) { left.textContent = s.seconds_left; }
+      if (left) { left.textContent = s.left; }
       document.getElementById("retries").textContent = s.retries;
       document.getElementById("note").textContent = s.note || (s.stopping ? "Stopping after the request in flight…" : "");
       var parts = [];
       for (var k in s.counts) { parts.push(k + " " + s.counts[k]); }
       document.getElementById("counts-line").textContent = parts.join(" ");
     };
+    var failures = 0;
+    var gone = function () {
+      // The page's program is not answering: say so, and take away a Stop that could do nothing.
+      document.getElementById("gone-banner").hidden = false;
+      var stop = document.getElementById("stop-form");
+      if (stop) { stop.hidden = true; }
+    };
     var poll = function () {
-      fetch(url, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (s) {
+      fetch(url, {credentials: "same-origin"}).then(function (r) {
+        if (!r.ok) { throw new Error("HTTP " + r.status); }
+        return r.json();
+      }).then(function (s) {
+        failures = 0;
+        document.getElementById("gone-banner").hidden = true;
         show(s);
         if (s.finished) { window.location.reload(); } else { window.setTimeout(poll, 500); }
-      }).catch(function () { window.setTimeout(poll, 1000); });
+      }).catch(function () {
+        failures += 1;
+        if (failures >= 3) { gone(); }
+        window.setTimeout(poll, 1000);
+      });
     };
     window.setTimeout(poll, 300);
   }
