@@ -375,12 +375,14 @@ def duplicate_issue(name: str, value, row: int, others: list[int]) -> Issue:
                                          "Change all but one of them.")
 
 
-def recheck_row(result: ValidationResult, row: int, cells: list, unique_index: dict) -> None:
+def recheck_row(result: ValidationResult, row: int, cells: list, unique_index: dict) -> set[int]:
     """One row of a whole-file result checked again after its cells changed (a fix in the page),
     in time independent of the file's size: the row alone, then its title, slug and External ID
     against the other rows' (`unique_index`: {field: {value: set of row numbers}}, kept up to
-    date here), the rows it used to share a value with, or now does, re-flagged."""
+    date here), the rows it used to share a value with, or now does, re-flagged. Returns the rows whose
+    issues may have changed: this one, and those it shared (or now shares) a value with."""
     position = next(i for i, r in enumerate(result.rows) if r.row == row)
+    touched = {row}
     old = result.rows[position]
     alone = Sheet(result.sheet.path, result.sheet.headers, [(row, cells)], result.sheet.format,
                   result.sheet.encoding, result.sheet.delimiter, result.sheet.sheet_name)
@@ -397,6 +399,7 @@ def recheck_row(result: ValidationResult, row: int, cells: list, unique_index: d
             groups.setdefault(after, set()).add(row)
         for value in {before, after} - {None}:
             members = sorted(groups.get(value, ()))
+            touched.update(members)
             for number in members:
                 target = by_number[number]
                 kept = [i for i in target.issues if not (i.column == name and i.code.startswith("DUPLICATE_"))]
@@ -405,6 +408,7 @@ def recheck_row(result: ValidationResult, row: int, cells: list, unique_index: d
                 target.issues = kept or NO_ISSUES
     for cached in ("valid_rows", "invalid_rows", "skipped_rows", "all_issues"):
         result.__dict__.pop(cached, None)
+    return touched
 
 
 def unique_values(result: ValidationResult) -> dict:

@@ -171,16 +171,11 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         upload = upload_of(request)
         if upload is None or upload.validation is None:
             return gone()
-        show = request.query_params.get("show", "problems")
-        number = _page_number(request.query_params.get("page"))
-        result = upload.validation
-        by_row = {r.row: r for r in result.rows}
-        wanted = [r for r in result.rows if _shown(r, show)]
-        pages = max(1, math.ceil(len(wanted) / PAGE_ROWS))
-        rows = wanted[(number - 1) * PAGE_ROWS: number * PAGE_ROWS]
-        marks = {r.row: _cell_marks(r, result.columns) for r in rows}
-        return page("check.html", upload=upload, result=result, rows=rows, marks=marks, show=show, page=number,
-                    pages=pages, by_row=by_row, file_issues=[i for i in result.file_issues])
+        return page("check.html", **_grid(upload, request.query_params))
+
+    def grid_row_html(upload, row, show: str, number: int) -> str:
+        context = _grid(upload, {"show": show, "page": str(number)}, rows=[row])
+        return templates.get_template("grid_row.html").render(r=row, session=session, **context)
 
     async def fix(request):
         upload = upload_of(request)
@@ -189,11 +184,41 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         form = await request.form()
         try:
             row, column = int(form["row"]), int(form["column"])
-            await run_in_threadpool(session.fix_cell, upload, row, column, str(form.get("value", "")))
+            touched = await run_in_threadpool(session.fix_cell, upload, row, column, str(form.get("value", "")))
         except (KeyError, ValueError):
             return problem("That cell is not in the file.", back=f"/check/{upload.id}")
-        back = f"/check/{upload.id}?show={form.get('show', 'problems')}&page={form.get('page', '1')}#row-{row}"
-        return go(back)
+        show, number = str(form.get("show", "problems")), _page_number(form.get("page"))
+        if "application/json" in request.headers.get("accept", ""):
+            # The page's script: the rows whose colours may have changed, and the counts, replaced in place.
+            result = upload.validation
+            by_row = {r.row: r for r in result.rows}
+            return JSONResponse({
+                "rows": {str(n): grid_row_html(upload, by_row[n], show, number) for n in sorted(touched)},
+                "counts": {"valid": len(result.valid_rows), "invalid": len(result.invalid_rows),
+                           "warnings": result.warning_count, "fixes": upload.fixes}})
+        return go(f"/check/{upload.id}?show={show}&page={number}#row-{row}")
+
+    async def replace(request):
+        upload = upload_of(request)
+        if upload is None or upload.validation is None:
+            return gone()
+        form = await request.form()
+        try:
+            column = int(form["column"])
+            if not 0 <= column < len(upload.validation.sheet.headers):
+                raise ValueError(column)
+        except (KeyError, ValueError):
+            return problem("Choose a column of the file.", back=f"/check/{upload.id}")
+        old, new = str(form.get("old", "")), str(form.get("new", ""))
+        count = len(await run_in_threadpool(session.matching_cells, upload, column, old))
+        if str(form.get("confirm", "")).strip() != str(count) or not count:
+            # The count first: nothing changes until the person has seen how many cells will.
+            preview = {"column": column, "old": old, "new": new, "count": count}
+            return page("check.html", **_grid(upload, {"show": "all", "column": str(column)}, preview=preview))
+        changed = await run_in_threadpool(session.replace_in_column, upload, column, old, new)
+        header = upload.validation.sheet.headers[column] or f"column {column_letter(column)}"
+        note = f"Replaced {changed} cell{'s' if changed != 1 else ''} of {header}: '{old}' is now '{new}'."
+        return page("check.html", **_grid(upload, {"show": "problems"}, note=note))
 
     async def fixed_file(request):
         from ..files.writing import Table, write_table
@@ -449,6 +474,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         Route("/export", export, methods=["POST"]),
         Route("/columns/{upload}", columns), Route("/columns/{upload}", save_columns, methods=["POST"]),
         Route("/check/{upload}", check), Route("/check/{upload}/cell", fix, methods=["POST"]),
+        Route("/check/{upload}/replace", replace, methods=["POST"]),
         Route("/check/{upload}/fixed", fixed_file), Route("/check/{upload}/report", error_report),
         Route("/target/{upload}", target), Route("/target/{upload}", choose_target, methods=["POST"]),
         Route("/plan/{upload}", plan), Route("/import/{upload}", start_import, methods=["POST"]),
@@ -516,6 +542,69 @@ def _page_number(text) -> int:
 
 def _label(name: str | None) -> str:
     return fields.FIELDS_BY_NAME[name].label if name in fields.FIELDS_BY_NAME else (name or "")
+
+
+def _grid(upload, query, *, rows=None, preview=None, note=None) -> dict:
+    """What the check page (or one row of it) needs: the rows asked for (`show`, an issue `code`, a
+    `column`), a page of them, each row's marks, the dropdowns' choices and the filters' choices."""
+    from .words import code_words, suggestions
+
+    result = upload.validation
+    show = str(query.get("show") or "problems")
+    code = str(query.get("code") or "")
+    try:
+        column = int(query.get("column")) if str(query.get("column") or "").strip() else None
+    except ValueError:
+        column = None
+    number = _page_number(query.get("page"))
+    headers = result.sheet.headers
+    code_counts: dict[str, int] = {}
+    problem_columns: set[int] = set()
+    for issue in result.all_issues:
+        if issue.row is None:
+            continue
+        code_counts[issue.code] = code_counts.get(issue.code, 0) + 1
+        index = result.columns.index_of(issue.column)
+        if index is not None:
+            problem_columns.add(index)
+    if column is not None:
+        problem_columns.add(column)
+    if rows is None:
+        wanted = [r for r in result.rows if _shown(r, show) and _matches(r, code, column, result.columns)]
+        pages = max(1, math.ceil(len(wanted) / PAGE_ROWS))
+        number = min(number, pages)
+        rows, shown_count = wanted[(number - 1) * PAGE_ROWS: number * PAGE_ROWS], len(wanted)
+    else:
+        pages, shown_count = 1, len(rows)
+    query_text = "&".join(f"{k}={v}" for k, v in (("show", show), ("code", code),
+                                                   ("column", "" if column is None else column)) if v != "")
+    return {"upload": upload, "result": result, "rows": rows, "marks": {r.row: _cell_marks(r, result.columns)
+                                                                      for r in rows},
+            "show": show, "code": code, "column": column, "page": number, "pages": pages, "query": query_text,
+            "shown_count": shown_count, "headers": headers, "codes": sorted(code_counts), "code_counts": code_counts,
+            "problem_columns": sorted(problem_columns), "code_words": code_words, "suggestions": suggestions,
+            "choices_of": {} if result.mapping is not None else _choices(result.columns),
+            "title_index": result.columns.index_of("title") if result.mapping is None else None,
+            "file_issues": list(result.file_issues), "preview": preview, "note": note}
+
+
+def _matches(row, code: str, column: int | None, columns) -> bool:
+    if not code and column is None:
+        return True
+    return any((not code or issue.code == code) and (column is None or columns.index_of(issue.column) == column)
+               for issue in row.issues)
+
+
+def _choices(columns) -> dict[int, list[str]]:
+    """The dropdown of each enumeration's column: its accepted values (an optional one may be empty)."""
+    choices = {}
+    for index, name in enumerate(columns.fields):
+        if name in fields.ENUM_VALUES:
+            spec = fields.FIELDS_BY_NAME[name]
+            choices[index] = ([] if spec.required else [""]) + list(fields.ENUM_VALUES[name])
+        elif name == "isFree":
+            choices[index] = ["", "Yes", "No"]
+    return choices
 
 
 def _shown(row, show: str) -> bool:

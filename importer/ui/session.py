@@ -236,7 +236,7 @@ class Session:
         upload.unique_index = None
         return upload.validation
 
-    def fix_cell(self, upload: Upload, row: int, column: int, value: str) -> None:
+    def fix_cell(self, upload: Upload, row: int, column: int, value: str) -> set[int]:
         """Change one cell of the file as read, and check its row again at once, its title, slug
         and External ID against every other row's (`validating.recheck_row`)."""
         from ..check.validating import recheck_row, unique_values
@@ -250,8 +250,41 @@ class Session:
         cells[column] = value.strip() or None
         if upload.unique_index is None:
             upload.unique_index = unique_values(result)
-        recheck_row(result, row, cells, upload.unique_index)
+        touched = recheck_row(result, row, cells, upload.unique_index)
         upload.fixes += 1
+        return touched
+
+    def matching_cells(self, upload: Upload, column: int, old: str) -> list[int]:
+        """The rows whose cell in `column` holds `old` (trimmed, any case; "" for an empty cell)."""
+        wanted = old.strip().casefold()
+        found = []
+        for number, cells in upload.validation.sheet.rows:
+            cell = cells[column] if column < len(cells) else None
+            text = "" if cell is None else str(cell).strip().casefold()
+            if text == wanted:
+                found.append(number)
+        return found
+
+    def replace_in_column(self, upload: Upload, column: int, old: str, new: str) -> int:
+        """Every cell of `column` holding `old` becomes `new` (an empty `new` empties them), and the whole
+        file is checked again (a value in many rows changes what the file as a whole says). Returns how
+        many cells changed."""
+        from ..check.validating import validate_sheet
+
+        result = upload.validation
+        if not 0 <= column < len(result.sheet.headers):
+            raise ValueError(column)
+        rows = set(self.matching_cells(upload, column, old))
+        value = new.strip() or None
+        for number, cells in result.sheet.rows:
+            if number in rows:
+                while len(cells) <= column:
+                    cells.append(None)
+                cells[column] = value
+        upload.validation = validate_sheet(result.sheet, mapping=result.mapping)
+        upload.unique_index = None
+        upload.fixes += len(rows)
+        return len(rows)
 
     def save_map(self, name: str, text: str) -> Path:
         from ..check.mapping import MAP_SUFFIX, load_mapping

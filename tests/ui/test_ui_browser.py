@@ -92,15 +92,19 @@ def plan_and_import(driver):
 
 def test_mistakes_fixed_in_place_then_planned_imported_and_downloaded(server, browser):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
 
     upload(browser, server, ROOT / "samples" / "courses-with-mistakes.xlsx")
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'input[data-cell="4-1"]'), "the check page")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'select[data-cell="4-1"]'), "the check page")
     assert text_of(browser, "#invalid-count") == "13"
-    cell = browser.find_element(By.CSS_SELECTOR, 'input[data-cell="4-1"]')  # row 4, Course Type: empty
+    cell = browser.find_element(By.CSS_SELECTOR, 'select[data-cell="4-1"]')  # row 4, Course Type: a dropdown
     assert "error" in cell.find_element(By.XPATH, "ancestor::td").get_attribute("class")
-    cell.send_keys("video")
-    cell.find_element(By.XPATH, "following-sibling::button").click()
+    browser.execute_script("window.stayed = true")  # gone if the page were loaded again
+    Select(cell).select_by_value("video")
     wait(browser, lambda d: text_of(d, "#invalid-count") == "12", "the fixed cell checked again")
+    assert browser.execute_script("return window.stayed === true")  # in place: no page load
+    fixed = browser.find_element(By.CSS_SELECTOR, 'select[data-cell="4-1"]').find_element(By.XPATH, "ancestor::td")
+    assert "error" not in fixed.get_attribute("class")
 
     summary = plan_and_import(browser)
     assert summary.startswith("Plan: 6 to create") and "12 invalid" in summary
@@ -286,3 +290,67 @@ def test_a_killed_page_is_noticed_then_its_import_continued_without_a_duplicate(
         stored[course["id"]] = course
     titles = sorted(c["title"] for c in stored.values())
     assert titles == [f"Course {i:03}" for i in range(rows)]  # each once
+
+
+def test_fixing_at_scale_in_place_a_suggestion_a_bulk_replace_filters_and_a_grid_that_stays(server, browser,
+                                                                                              tmp_path):
+    """5,000 rows: a title fixed with Tab (its twin's colours change too, no page load), a "Did you mean"
+    taken in one click, `quiz` replaced by `course` in 125 rows with the count shown first, filters by
+    kind and by column, and the header row, row numbers and Title column kept in view when scrolling."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    source = tmp_path / "big.csv"
+    with source.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Title", "Course Type", "External ID", "Description", "Tags", "Source", "Authors"])
+        for i in range(5000):
+            kind = "quiz" if i % 40 == 7 else "course"
+            writer.writerow([f"Course {i:04}", kind, f"B-{i:04}", f"About course {i}", "a, b", "cms", "Jane Doe"])
+    rows = list(csv.reader(source.open(encoding="utf-8")))
+    rows[3][0] = rows[2][0]  # rows 3 and 4 of the sheet share a title
+    rows[5][1] = "vidoe"  # row 6: a near miss
+    with source.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+
+    upload(browser, server, source)
+    wait(browser, lambda d: d.find_elements(By.ID, "grid"), "the check page")
+    assert text_of(browser, "#invalid-count") == "128"  # 125 quizzes, two twins, one near miss
+    browser.execute_script("window.stayed = true")
+
+    title = browser.find_element(By.CSS_SELECTOR, 'input[data-cell="4-0"]')
+    title.send_keys(Keys.CONTROL, "a")  # selected, then typed over: one change, when the cell is left
+    title.send_keys("Course 0002 (second)", Keys.TAB)
+    wait(browser, lambda d: text_of(d, "#invalid-count") == "126", "both twins checked again")
+    assert "invalid" not in browser.find_element(By.ID, "row-3").get_attribute("class")
+
+    browser.find_element(By.XPATH, "//button[normalize-space()=\"Use 'video'\"]").click()
+    wait(browser, lambda d: text_of(d, "#invalid-count") == "125", "the suggestion taken")
+    assert browser.execute_script("return window.stayed === true")  # every fix in place
+
+    browser.find_element(By.CSS_SELECTOR, "#replace summary").click()
+    Select(browser.find_element(By.ID, "replace-column")).select_by_visible_text("Course Type")
+    browser.find_element(By.ID, "replace-old").send_keys("quiz")
+    browser.find_element(By.ID, "replace-new").send_keys("course")
+    browser.find_element(By.CSS_SELECTOR, "#replace-form button").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "replace-preview"), "the count first")
+    assert "125 cells of Course Type hold 'quiz'" in text_of(browser, "#replace-preview")
+    assert text_of(browser, "#invalid-count") == "125"  # nothing changed yet
+    browser.find_element(By.CSS_SELECTOR, "#replace-form button").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "replace-note"), "the replace")
+    assert "Replaced 125 cells of Course Type" in text_of(browser, "#replace-note")
+    assert text_of(browser, "#invalid-count") == "0"
+
+    Select(browser.find_element(By.ID, "show")).select_by_value("all")
+    browser.find_element(By.CSS_SELECTOR, "#filters button").click()
+    wait(browser, lambda d: "5000 rows" in text_of(d, "#shown-count"), "every row shown")
+    header = browser.find_element(By.CSS_SELECTOR, "#grid thead th:nth-child(3)")  # Course Type's
+    number = browser.find_element(By.CSS_SELECTOR, "#row-40 th")
+    title = browser.find_element(By.CSS_SELECTOR, "#row-40 td.title-col")
+    before = (header.rect["y"], number.rect["x"], title.rect["x"])
+    browser.execute_script("var w = document.querySelector('.grid-wrap'); w.scrollTop = 1500; w.scrollLeft = 600;")
+    wait(browser, lambda d: d.execute_script("return document.querySelector('.grid-wrap').scrollLeft") > 0,
+         "the grid scrolled")
+    after = (header.rect["y"], number.rect["x"], title.rect["x"])  # header row, row numbers, titles: in view
+    assert all(abs(a - b) < 2 for a, b in zip(after, before, strict=True)), (before, after)

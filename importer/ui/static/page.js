@@ -1,6 +1,6 @@
 // The page works as plain HTML forms; this adds two things: the import's progress, read every
 // half second from /run/<id>/status (so a reload or a second tab shows the same run), and the
-// mapping screen's value lists following the column chosen. No library.
+// mapping screen's value lists following the column chosen, and the check grid fixed in place. No library.
 (function () {
   "use strict";
   var section = document.getElementById("progress");
@@ -53,6 +53,51 @@
       });
     });
   });
+  // The check grid: a cell left (Enter, Tab, a click elsewhere) or a dropdown changed is checked again
+  // at once; the rows it concerns and the counts are replaced in place, the page stays where it is.
+  var grid = document.getElementById("grid");
+  if (grid) {
+    document.documentElement.classList.add("live");
+    var counts = {valid: "valid-count", invalid: "invalid-count", warnings: "warning-count"};
+    var send = function (form) {
+      var field = form.querySelector("[name=value]");
+      if (field && field.dataset.sent === field.value && !form.classList.contains("suggestion")) { return; }
+      if (field) { field.dataset.sent = field.value; }
+      var active = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.cell : null;
+      grid.setAttribute("aria-busy", "true");
+      fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin",
+                          headers: {"Accept": "application/json"}}).then(function (r) {
+        if (!r.ok) { throw new Error("HTTP " + r.status); }
+        return r.json();
+      }).then(function (answer) {
+        Object.keys(answer.rows).forEach(function (number) {
+          var row = document.getElementById("row-" + number);
+          if (row) { row.outerHTML = answer.rows[number]; }
+        });
+        Object.keys(counts).forEach(function (name) {
+          var place = document.getElementById(counts[name]);
+          if (place) { place.textContent = answer.counts[name]; }
+        });
+        var fixes = document.getElementById("fix-count");
+        if (fixes) { fixes.textContent = answer.counts.fixes; }
+        if (active) {
+          var again = grid.querySelector('[data-cell="' + active + '"]');
+          if (again) { again.focus(); }
+        }
+        grid.removeAttribute("aria-busy");
+      }).catch(function () {
+        grid.removeAttribute("aria-busy");
+        form.submit();  // the plain way: the server answers with the page
+      });
+    };
+    grid.addEventListener("change", function (e) {
+      if (e.target.form && e.target.name === "value") { send(e.target.form); }
+    });
+    grid.addEventListener("submit", function (e) {
+      e.preventDefault();
+      send(e.target);
+    });
+  }
   var drop = document.getElementById("upload-form");
   if (drop) {
     var input = document.getElementById("file");
