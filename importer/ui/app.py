@@ -30,6 +30,7 @@ from .session import (
     duration_in_words,
     local_time,
 )
+from .words import action_words, status_words, value_text
 
 HERE = Path(__file__).resolve().parent
 MODES = ("create", "sync", "update")
@@ -42,7 +43,8 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
     base = base or f"/s/{secrets.token_urlsafe(24)}"
     templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
     templates.globals.update(column_letter=column_letter, label=_label, fields=fields, modes=MODES, base=base)
-    templates.filters.update(local=local_time, in_words=duration_in_words)
+    templates.filters.update(local=local_time, in_words=duration_in_words, status_words=status_words,
+                             action_words=action_words, value_text=value_text)
 
     def page(name: str, status: int = 200, **values) -> HTMLResponse:
         values.setdefault("session", session)
@@ -277,8 +279,12 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
             return gone()
         if session.target is None:
             return go(f"/target/{upload.id}")
+        paging = "page" in request.query_params or "action" in request.query_params
         try:
-            planned = await run_in_threadpool(session.make_plan, upload)
+            if paging and session.plan is not None and session.plan_upload == upload.id:
+                planned = session.plan  # another page of the plan just made: the platform is not read again
+            else:
+                planned = await run_in_threadpool(session.make_plan, upload)
         except ImporterError as exc:
             return problem(str(exc), back=f"/target/{upload.id}")
         writes = planned.plan.writes
@@ -286,8 +292,15 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         display = upload.validation.columns.display
         why = {r.row: "; ".join(f"{display(i.column)}: {i.message}" for i in r.issues if i.is_error)
                for r in upload.validation.invalid_rows}
+        action = request.query_params.get("action", "")
+        wanted = [a for a in planned.plan.actions if not action or a.kind == action]
+        pages = max(1, math.ceil(len(wanted) / PLAN_ROWS))
+        number = min(_page_number(request.query_params.get("page")), pages)
         return page("plan.html", upload=upload, planned=planned, writes=writes, minutes=minutes,
-                    confirm_above=CONFIRM_ABOVE, why=why)
+                    confirm_above=CONFIRM_ABOVE, why=why, titles=_titles(upload.validation),
+                    actions=wanted[(number - 1) * PLAN_ROWS: number * PLAN_ROWS], action=action, page_number=number,
+                    pages=pages, shown_count=len(wanted), kinds=_counted(a.kind for a in planned.plan.actions),
+                    headline=_plan_headline(planned.plan), duration=duration_in_words(minutes * 60))
 
     async def start_import(request):
         upload = upload_of(request)
@@ -363,12 +376,19 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         if job is None:
             return problem("No such run in this page's memory.", 404)
         outcomes = await run_in_threadpool(session.outcomes_of, job)
-        rows = outcomes[:500]  # the results file has every row
         totals: dict[str, int] = {}
         for outcome in outcomes if job.kind == "import" else ():
             totals[outcome.status] = totals.get(outcome.status, 0) + 1
-        return page("run.html", job=job, progress=job.progress.snapshot(), rows=rows, totals=totals or job.totals,
-                    outcomes=outcomes)
+        status = request.query_params.get("status", "")
+        wanted = [o for o in outcomes if not status or getattr(o, "status", None) == status] \
+            if job.kind == "import" else outcomes
+        pages = max(1, math.ceil(len(wanted) / PLAN_ROWS))
+        number = min(_page_number(request.query_params.get("page")), pages)
+        titles = _titles(session.upload(job.upload_id).validation) if job.upload_id in session.uploads else {}
+        return page("run.html", job=job, progress=job.progress.snapshot(), rows=wanted[(number - 1) * PLAN_ROWS:
+                                                                                      number * PLAN_ROWS],
+                    totals=totals or job.totals, outcomes=outcomes, chosen=status, page_number=number, pages=pages,
+                    shown_count=len(wanted), titles=titles)
 
     async def continue_run(request):
         job = job_of(request)
@@ -542,6 +562,51 @@ def _page_number(text) -> int:
 
 def _label(name: str | None) -> str:
     return fields.FIELDS_BY_NAME[name].label if name in fields.FIELDS_BY_NAME else (name or "")
+
+
+PLAN_ROWS = 200  # rows of a plan or of results on one page; the others a click away
+
+
+def _titles(validation) -> dict[int, str]:
+    """Each row's title, as the person typed it, to show beside an id."""
+    if validation is None:
+        return {}
+    index = validation.columns.index_of("title")
+    if validation.mapping is not None:
+        return {r.row: str(r.payload.get("title") or "") for r in validation.rows}
+    if index is None:
+        return {}
+    return {number: "" if cells[index] is None else str(cells[index]) for number, cells in validation.sheet.rows
+            if index < len(cells)}
+
+
+def _counted(items) -> dict[str, int]:
+    counted: dict[str, int] = {}
+    for item in items:
+        counted[item] = counted.get(item, 0) + 1
+    return counted
+
+
+def _plan_headline(plan) -> str:
+    """The plan in one sentence: what will be sent, and what needs the person first."""
+    def n(count: int, one: str, many: str) -> str:
+        return f"{count:,} {one if count == 1 else many}"
+
+    parts = []
+    if plan.count("create"):
+        parts.append(f"{n(plan.count('create'), 'course', 'courses')} will be created")
+    if plan.count("update"):
+        parts.append(f"{n(plan.count('update'), 'course', 'courses')} will be updated")
+    if not parts:
+        parts.append("nothing will be sent")
+    waiting = plan.count("invalid") + plan.count("conflict")
+    sentence = "; ".join(parts)
+    if waiting:
+        sentence += (f"; {n(waiting, 'row needs', 'rows need')} you (errors or conflicts) and will not be sent — "
+                     "fix them first?")
+    else:
+        sentence += "."
+    return sentence[0].upper() + sentence[1:]
 
 
 def _grid(upload, query, *, rows=None, preview=None, note=None) -> dict:

@@ -328,7 +328,7 @@ class Session:
             if self.sandbox is None:
                 self.sandbox = self._start_sandbox(spoken, sandbox_rate)
             target = connect(sandbox=self.sandbox, state_dir=self.state_dir, stop=threading.Event(),
-                             progress=NullProgress(), api=api)
+                             rate_limit=sandbox_rate, progress=NullProgress(), api=api)
             label = f"the sandbox at {self.sandbox.base_url} (a rehearsal)"
         else:
             address = address.strip()

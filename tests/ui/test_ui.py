@@ -381,3 +381,30 @@ def test_the_checked_file_onboarded_once_per_client_with_a_run_page_for_each(pag
     wait_for_run(page, undone_url)
     archived = sorted(c["title"] for c in session.sandbox.store.all() if c["publishedStatus"] == "archived")
     assert archived == ["Tools (Globex)", "Welcome (Globex)"]
+
+
+def test_plan_and_results_read_as_sentences_titles_and_pages_not_a_silent_cut(page, session, tmp_path):
+    source = tmp_path / "many.csv"
+    rows = [f"Course {i:03},{'quizz' if i % 45 == 0 else 'course'},M-{i:03}" for i in range(450)]
+    source.write_text("Title,Course Type,External ID\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    upload_id = upload(page, source).rsplit("/", 1)[1]
+    assert page.post(f"/target/{upload_id}", data={"where": "sandbox", "sandbox_rate": "6000"},
+                     headers=ORIGIN).status_code == 303
+    plan = page.get(f"/plan/{upload_id}").text
+    assert "440 courses will be created; 10 rows need you (errors or conflicts) and will not be sent — fix them " \
+           "first?" in plan
+    assert plan.count("<td>to create</td>") == 195 and "Rows 1–200 of 450" in plan  # 5 of them invalid
+    reads = session.sandbox.stats()["byMethod"].get("GET", 0)
+    last = page.get(f"/plan/{upload_id}?page=3").text
+    assert "Rows 401–450 of 450" in last and "<td>Course 449</td>" in last
+    invalid = page.get(f"/plan/{upload_id}?action=invalid").text
+    assert invalid.count("<td>has errors</td>") == 10 and "quizz" in invalid
+    assert session.sandbox.stats()["byMethod"].get("GET", 0) == reads  # paging reads nothing again
+
+    page.get(f"/plan/{upload_id}")
+    run_url = page.post(f"/import/{upload_id}", data={"confirm": "440"}, headers=ORIGIN).headers["location"]
+    wait_for_run(page, run_url, timeout=120)
+    results = page.get(run_url).text
+    assert "<td>Course 001</td><td>created</td>" in results and "Rows 1–200 of 450" in results
+    failed = page.get(f"{run_url}?status=invalid").text
+    assert failed.count("<td>invalid</td>") == 10 and "Rows 1–10 of 10 invalid" in failed
