@@ -8,6 +8,7 @@ another system's export) -> check (fix cells in place) -> target -> plan -> impo
 from __future__ import annotations
 
 import math
+import re
 import secrets
 from pathlib import Path
 
@@ -70,7 +71,8 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
     # --- 1. file ---
 
     async def home(request):
-        return page("file.html", runs=session.recent_runs(), maps=session.saved_maps())
+        return page("file.html", runs=session.recent_runs(), maps=session.saved_maps(),
+                    shipped=session.shipped_maps())
 
     async def template_file(request):
         from ..files.template import write_template
@@ -105,7 +107,8 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
                 session.drop_upload(upload)
             return problem("Choose a spreadsheet (.xlsx or .csv) first: that file is empty, or none was sent.")
         upload = session.keep_upload(opened[0])
-        saved = next((p for p in session.saved_maps() if p.name == received.fields.get("map", "")), None)
+        saved = next((p for p in session.saved_maps() + session.shipped_maps()
+                      if p.name == received.fields.get("map", "")), None)
         try:
             await run_in_threadpool(session.check, upload, saved)
         except MissingColumns:  # another system's export: its columns are chosen next
@@ -131,8 +134,28 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
 
     # --- 2. columns ---
 
-    async def columns(request):
+    def columns_page(upload, sheet, form=None, preview=None, status: int = 200):
         from ..check.headers import suggest_columns
+
+        form = dict(form if form is not None else (upload.map_form or {}))
+        if form:  # what the person chose before (a preview, or back from the check): kept
+            chosen = {}
+            for spec in fields.FIELDS:
+                try:
+                    chosen[spec.name] = int(form.get(f"column-{spec.name}", ""))
+                except ValueError:
+                    continue
+        else:
+            chosen = suggest_columns(sheet.headers)
+        samples = {i: _samples(sheet, i) for i in range(len(sheet.headers))}
+        distinct = {i: _distinct(sheet, i) for i in range(len(sheet.headers))}
+        ordered = sorted(fields.FIELDS, key=lambda f: not f.required)  # the required fields on top
+        return page("columns.html", status=status, upload=upload, headers=sheet.headers, chosen=chosen,
+                    samples=samples, distinct=distinct, field_list=ordered, enum_values=_enum_values(),
+                    guesses=_guesses(sheet.headers, distinct), form=form, preview=preview,
+                    shipped=session.shipped_maps())
+
+    async def columns(request):
         from ..read.reading import read_sheet
 
         upload = upload_of(request)
@@ -142,12 +165,40 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
             sheet = await run_in_threadpool(read_sheet, upload.path)
         except ImporterError as exc:
             return problem(str(exc).replace(str(upload.path), upload.name))
-        chosen = suggest_columns(sheet.headers)
-        samples = {i: _samples(sheet, i) for i in range(len(sheet.headers))}
-        distinct = {i: _distinct(sheet, i) for i in range(len(sheet.headers))}
-        return page("columns.html", upload=upload, headers=sheet.headers, chosen=chosen, samples=samples,
-                    distinct=distinct, field_list=fields.FIELDS, enum_values=_enum_values(),
-                    guesses=_guesses(sheet.headers, distinct))
+        return columns_page(upload, sheet)
+
+    async def preview_columns(request):
+        """The first rows' course fields as they will be sent, for the choices as they stand (nothing kept)."""
+        from ..read.reading import read_sheet
+
+        upload = upload_of(request)
+        if upload is None:
+            return gone()
+        form = await request.form(max_fields=200_000, max_files=0)
+        try:
+            sheet = await run_in_threadpool(read_sheet, upload.path)
+            preview = await run_in_threadpool(session.preview_map, upload, sheet, map_text(form, sheet.headers))
+        except ImporterError as exc:
+            preview = {"error": str(exc).replace(str(upload.path), upload.name), "rows": []}
+        if "text/html-fragment" in request.headers.get("accept", ""):
+            return HTMLResponse(templates.get_template("map_preview.html").render(preview=preview, base=base))
+        return columns_page(upload, sheet, form=form, preview=preview)
+
+    async def use_map(request):
+        """A saved map, or one that comes with the importer, for this export: checked at once."""
+        upload = upload_of(request)
+        if upload is None:
+            return gone()
+        form = await request.form()
+        chosen = next((p for p in session.saved_maps() + session.shipped_maps() if p.name == form.get("map")), None)
+        if chosen is None:
+            return problem("Choose one of the maps listed.", back=f"/columns/{upload.id}")
+        try:
+            await run_in_threadpool(session.check, upload, chosen)
+        except ImporterError as exc:
+            return problem(f"{exc} (the map {chosen.name} may be for another system's export: choose the columns "
+                           "instead)", back=f"/columns/{upload.id}")
+        return go(f"/check/{upload.id}")
 
     async def save_columns(request):
         from ..read.reading import read_sheet
@@ -158,13 +209,14 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         # One field per distinct value of every enumeration a column could hold: a wide export has
         # thousands, more than Starlette's default 1,000 (which answered a bare "Too many fields").
         form = await request.form(max_fields=200_000, max_files=0)
+        upload.map_form = {k: v for k, v in form.items()}
         try:
             sheet = await run_in_threadpool(read_sheet, upload.path)
             text = map_text(form, sheet.headers)
             path = session.save_map(form.get("map_name") or upload.name, text)
             await run_in_threadpool(session.check, upload, path)
         except ImporterError as exc:
-            return problem(str(exc), back=f"/columns/{upload.id}")
+            return columns_page(upload, sheet, form=form, preview={"error": str(exc), "rows": []}, status=400)
         return go(f"/check/{upload.id}")
 
     # --- 3. check ---
@@ -493,6 +545,8 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         Route("/", home), Route("/template", template_file), Route("/upload", receive_upload, methods=["POST"]),
         Route("/export", export, methods=["POST"]),
         Route("/columns/{upload}", columns), Route("/columns/{upload}", save_columns, methods=["POST"]),
+        Route("/columns/{upload}/preview", preview_columns, methods=["POST"]),
+        Route("/columns/{upload}/map", use_map, methods=["POST"]),
         Route("/check/{upload}", check), Route("/check/{upload}/cell", fix, methods=["POST"]),
         Route("/check/{upload}/replace", replace, methods=["POST"]),
         Route("/check/{upload}/fixed", fixed_file), Route("/check/{upload}/report", error_report),
@@ -746,36 +800,66 @@ def _enum_values() -> dict[str, list[str]]:
 
 
 def map_text(form, headers: list[str]) -> str:
-    """The mapping screen's choices as the map file `--map` reads (TOML)."""
+    """The mapping screen's choices as the map file `--map` reads (TOML): everything a map can say of a
+    field — a column, the first non-empty of several, a template joining columns, one value for every row,
+    part of the text by a pattern, a text replaced, lowercase, a slug, a split, kept as text, values
+    mapped one by one."""
     from ..check.suggesting import _toml, _toml_key
 
     lines = ["# Written by the importer's page: the same file `importer run --map` reads.", "", "[fields]"]
     for spec in fields.FIELDS:
-        column = form.get(f"column-{spec.name}", "")
-        fixed = str(form.get(f"value-{spec.name}", "")).strip()
-        if column not in ("", None):
+        name = spec.name
+        column = form.get(f"column-{name}", "")
+        fixed = str(form.get(f"value-{name}", "")).strip()
+        template = str(form.get(f"template-{name}", "")).strip()
+        options: list[str] = []
+        if template:
+            options.append(f"template = {_toml(template)}")
+        elif column not in ("", None):
             column = _column_index(column, headers, spec.label)
-            header = headers[column]
-            if spec.kind in ("enum", "bool"):
-                pairs = []
-                for n in range(20):
-                    source = form.get(f"source-{spec.name}-{column}-{n}")
-                    target = form.get(f"target-{spec.name}-{column}-{n}")
-                    if source is None:
-                        break
-                    if target:
-                        value = target == "true" if spec.kind == "bool" else target
-                        pairs.append(f"{_toml(source)} = {_toml(value)}")
-                if pairs:
-                    lines.append(f"{_toml_key(spec.name)} = {{ column = {_toml(header)}, values = "
-                                 f"{{ {', '.join(pairs)} }} }}")
-                    continue
-            lines.append(f"{_toml_key(spec.name)} = {_toml(header)}")
+            options.append(f"column = {_toml(headers[column])}")
         elif fixed:
             value = fixed.lower() in ("true", "yes", "1") if spec.kind == "bool" else fixed
-            lines.append(f"{_toml_key(spec.name)} = {{ value = {_toml(value)} }}")
+            lines.append(f"{_toml_key(name)} = {{ value = {_toml(value)} }}")
+            continue
         elif spec.required:
-            raise ImporterError(f"{spec.label} is required: choose its column, or give one value for every row")
+            raise ImporterError(f"{spec.label} is required: choose its column, join columns with a template, or "
+                                "give one value for every row")
+        else:
+            continue
+        pattern = str(form.get(f"pattern-{name}", "")).strip()
+        if pattern:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ImporterError(f"{spec.label}: the pattern '{pattern}' is not one ({exc}); e.g. /course/([^/]+) "
+                                    "takes what follows /course/") from None
+            options.append(f"pattern = {_toml(pattern)}")
+        old, new = str(form.get(f"replace-from-{name}", "")), str(form.get(f"replace-to-{name}", ""))
+        if old:
+            options.append(f"replace = {{ {_toml(old)} = {_toml(new)} }}")
+        for flag in ("lowercase", "slugify", "text"):
+            if form.get(f"{flag}-{name}"):
+                options.append(f"{flag} = true")
+        split = str(form.get(f"split-{name}", ""))
+        if split.strip() and spec.kind == "list":
+            options.append(f"split = {_toml(split)}")
+        if spec.kind in ("enum", "bool") and isinstance(column, int):
+            pairs = []
+            for n in range(10_000):
+                source = form.get(f"source-{name}-{column}-{n}")
+                target = form.get(f"target-{name}-{column}-{n}")
+                if source is None:
+                    break
+                if target:
+                    value = target == "true" if spec.kind == "bool" else target
+                    pairs.append(f"{_toml(source)} = {_toml(value)}")
+            if pairs:
+                options.append(f"values = {{ {', '.join(pairs)} }}")
+        if options == [f"column = {_toml(headers[column])}"] if isinstance(column, int) else False:
+            lines.append(f"{_toml_key(name)} = {_toml(headers[column])}")
+        else:
+            lines.append(f"{_toml_key(name)} = {{ {', '.join(options)} }}")
     for index, header in enumerate(headers):
         if form.get(f"custom-{index}") and header:
             key = str(form.get(f"custom-key-{index}") or header).strip()

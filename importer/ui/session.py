@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core import fields
 from ..core.outcomes import RowOutcome
 from ..errors import ImporterError
 from ..run.progress import NullProgress
@@ -39,6 +40,7 @@ class Upload:
     fixes: int = 0
     unique_index: dict | None = None  # see validating.unique_values: made at the first fix
     continues: object = None  # the interrupted run (`Import`) this upload finishes, if any
+    map_form: dict | None = None  # the mapping screen's last choices: shown again when the person comes back
 
 
 class PageProgress(NullProgress):
@@ -297,6 +299,40 @@ class Session:
         tmp.replace(path)
         return path
 
+    def preview_map(self, upload: Upload, sheet, text: str, rows: int = 8) -> dict:
+        """The first rows of an export through a map's text: each row's course fields as they will be sent,
+        and what stops a row. Nothing is kept."""
+        from ..check.mapping import load_mapping
+        from ..check.validating import validate_sheet
+        from ..read.sheet import Sheet
+
+        path = upload.path.with_name("preview.map.toml")
+        path.write_text(text, encoding="utf-8")
+        try:
+            mapping = load_mapping(path)
+        finally:
+            path.unlink(missing_ok=True)
+        first = Sheet(sheet.path, sheet.headers, sheet.rows[:rows], sheet.format, sheet.encoding, sheet.delimiter,
+                      sheet.sheet_name)
+        result = validate_sheet(first, mapping=mapping)
+        shown = []
+        for r in result.rows:
+            payload = dict(r.payload)
+            custom = payload.pop("customFields", {})
+            payload.update({fields.CUSTOM_FIELD_PREFIX + k: v for k, v in custom.items()})
+            shown.append({"row": r.row, "fields": payload,
+                          "problems": [i.message for i in r.issues if i.is_error],
+                          "warnings": [i.message for i in r.issues if not i.is_error]})
+        names = [f.name for f in fields.FIELDS if any(f.name in row["fields"] for row in shown)]
+        names += sorted({n for row in shown for n in row["fields"] if n.startswith(fields.CUSTOM_FIELD_PREFIX)})
+        return {"rows": shown, "names": names, "labels": {f.name: f.label for f in fields.FIELDS}}
+
+    def shipped_maps(self) -> list[Path]:
+        """The maps that come with the importer (samples/maps: Udemy, edX, Coursera, Moodle, MIT OCW), when
+        it runs from its folder."""
+        folder = Path(__file__).resolve().parents[2] / "samples" / "maps"
+        return sorted(folder.glob("*.map.toml")) if folder.is_dir() else []
+
     def saved_maps(self) -> list[Path]:
         return sorted(self.maps_dir.glob("*.map.toml"))
 
@@ -502,7 +538,6 @@ class Session:
         """A run's rows: in memory while the page that ran it lives, else read back from its results file."""
         if job.outcomes or "results" not in job.files or job.kind != "import":
             return job.outcomes
-        from ..core.outcomes import RowOutcome
         from ..read.reading import read_sheet
 
         try:

@@ -3,9 +3,12 @@
 Skipped, saying why, where chromium and its driver are not installed (.ci/run installs them)."""
 
 import csv
+import json
+import os
 import re
 import shutil
 import threading
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -144,7 +147,7 @@ def test_a_foreign_export_through_the_mapping_screen(server, browser, tmp_path):
         .select_by_visible_text("course")
     Select(fieldset.find_element(By.CSS_SELECTOR, 'select[aria-label="Course Type for classroom"]')) \
         .select_by_visible_text("webinar")
-    browser.find_element(By.CSS_SELECTOR, "#columns-form button[type=submit]").click()
+    browser.find_element(By.ID, "columns-submit").click()
     wait(browser, lambda d: d.find_elements(By.ID, "valid-count"), "the check page")
     assert text_of(browser, "#valid-count") == "2" and text_of(browser, "#invalid-count") == "0"
     assert "Not imported" in browser.page_source and "shortname" in browser.page_source
@@ -354,3 +357,92 @@ def test_fixing_at_scale_in_place_a_suggestion_a_bulk_replace_filters_and_a_grid
          "the grid scrolled")
     after = (header.rect["y"], number.rect["x"], title.rect["x"])  # header row, row numbers, titles: in view
     assert all(abs(a - b) < 2 for a, b in zip(after, before, strict=True)), (before, after)
+
+
+REAL_UDEMY = Path(os.environ.get("IMPORTER_REAL_EXPORTS", ROOT.parent / "shared" / "exports")) / "udemy_courses.csv"
+
+
+def udemy_like(path, rows=300):
+    """An export in the shape of Udemy's (the public Kaggle file, when $IMPORTER_REAL_EXPORTS holds it, is
+    used instead: 3,678 rows): is_paid True/False, urls holding the slug, subject and level."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["course_id", "course_title", "url", "is_paid", "price", "num_subscribers", "num_reviews",
+                         "num_lectures", "level", "content_duration", "published_timestamp", "subject"])
+        for i in range(rows):
+            writer.writerow([1000 + i, f"Course number {i}", f"https://www.udemy.com/course_number_{i}/",
+                             "False" if i % 4 == 0 else "True", 0 if i % 4 == 0 else 20, 10, 1, 5, "All Levels",
+                             "1.5", "2017-01-18T20:58:58Z", "Business Finance"])
+    return path
+
+
+def test_an_udemy_export_through_the_mapping_screen_with_its_values_inverted_and_a_live_preview(server, browser,
+                                                                                               tmp_path):
+    """The mapping screen says what the map file says: a value for every row, is_paid inverted into Is Free,
+    the slug taken out of the url by a pattern (the preview following as it is typed), a text replaced, tags
+    joined from two columns; Check and back keeps every choice; the import sends Is Free inverted."""
+    import time
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    export = REAL_UDEMY if REAL_UDEMY.is_file() else udemy_like(tmp_path / "udemy_courses.csv")
+    with export.open(encoding="utf-8") as handle:
+        source = list(csv.DictReader(handle))
+    started = time.perf_counter()
+    upload(browser, server, export)
+    wait(browser, lambda d: d.find_elements(By.ID, "columns-form"), "the mapping screen")
+    print(f"\ncolumns screen for {len(source)} rows: {time.perf_counter() - started:.2f} s")
+    assert "unmapped" in browser.find_element(By.ID, "column-courseType").find_element(
+        By.XPATH, "ancestor::tr").get_attribute("class")  # required, and nothing fills it yet
+    Select(browser.find_element(By.NAME, "value-courseType")).select_by_visible_text("course")
+    wait(browser, lambda d: "unmapped" not in d.find_element(By.ID, "column-courseType").find_element(
+        By.XPATH, "ancestor::tr").get_attribute("class"), "Course Type filled")
+    Select(browser.find_element(By.ID, "column-isFree")).select_by_visible_text("is_paid")
+    values = browser.find_element(By.CSS_SELECTOR, 'fieldset[data-field="isFree"]:not([hidden])')
+    paid = Select(values.find_element(By.CSS_SELECTOR, 'select[aria-label="Is Free for True"]'))
+    assert paid.first_selected_option.text == "false"  # a paid course is not free: inverted, as the map does
+    Select(browser.find_element(By.ID, "column-slug")).select_by_visible_text("url")
+    browser.find_element(By.ID, "more-slug").find_element(By.TAG_NAME, "summary").click()
+    browser.find_element(By.NAME, "pattern-slug").send_keys(r"udemy\.com/([^/?#]+)")
+    browser.find_element(By.NAME, "replace-from-slug").send_keys("_")
+    browser.find_element(By.NAME, "replace-to-slug").send_keys("-")
+    first_slug = re.search(r"udemy\.com/([^/?#]+)", source[0]["url"]).group(1).replace("_", "-")
+    wait(browser, lambda d: d.find_elements(By.ID, "preview-table") and first_slug in text_of(d, "#preview-table"),
+         "the live preview of the slug")
+    browser.find_element(By.ID, "more-tags").find_element(By.TAG_NAME, "summary").click()
+    browser.find_element(By.NAME, "template-tags").send_keys("{subject}; {level}")
+    wait(browser, lambda d: source[0]["subject"] in text_of(d, "#preview-table"), "the tags in the preview")
+    free = "No" if source[0]["is_paid"] == "True" else "Yes"  # inverted: a paid course is not free
+    assert free in [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#preview-table tbody tr:first-child td")]
+
+    browser.find_element(By.ID, "columns-submit").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "valid-count"), "the check page")
+    valid = int(text_of(browser, "#valid-count"))
+    assert valid >= len(source) - 60, (valid, len(source))  # a real export repeats some rows and titles
+    browser.back()  # back to the columns: every choice kept
+    wait(browser, lambda d: d.find_elements(By.ID, "columns-form"), "the mapping screen again")
+    assert browser.find_element(By.NAME, "pattern-slug").get_attribute("value") == r"udemy\.com/([^/?#]+)"
+    assert browser.find_element(By.NAME, "template-tags").get_attribute("value") == "{subject}; {level}"
+    browser.find_element(By.ID, "columns-submit").click()
+    wait(browser, lambda d: d.find_elements(By.LINK_TEXT, "Next: choose the target"), "the check page again")
+    browser.find_element(By.LINK_TEXT, "Next: choose the target").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "target-form"), "the target step")
+    rate = browser.find_element(By.ID, "sandbox_rate")
+    rate.clear()
+    rate.send_keys("100000")
+    browser.find_element(By.CSS_SELECTOR, "#target-form button[type=submit]").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "plan-summary"), "the plan")
+    confirm = browser.find_elements(By.ID, "confirm")
+    if confirm:
+        confirm[0].send_keys(re.search(r"This changes (\d+) courses", browser.page_source).group(1))
+    browser.find_element(By.CSS_SELECTOR, "#import-form button[type=submit]").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "results"), "the import to finish")
+    stored = {}
+    for line in (tmp_path / "state" / "sandbox" / "guide.jsonl").read_text(encoding="utf-8").splitlines():
+        course = json.loads(line)
+        stored[course["id"]] = course
+    paid_by_id = {row["course_id"]: row["is_paid"] for row in source}
+    assert len(stored) == valid
+    assert all(c["isFree"] == (paid_by_id[c["externalId"]] == "False") for c in stored.values())
+    assert any(c["isFree"] for c in stored.values()) and not all(c["isFree"] for c in stored.values())

@@ -53,6 +53,37 @@
       });
     });
   });
+  // The mapping screen: a required field stays marked until something fills it, and the preview of the
+  // first rows follows every choice (a pattern typed, a column chosen) a moment after it changes.
+  var mapping = document.getElementById("columns-form");
+  if (mapping) {
+    var mark = function () {
+      mapping.querySelectorAll("tr.field[data-required=yes]").forEach(function (row) {
+        var name = row.querySelector("select[data-field]").dataset.field;
+        var filled = ["column-", "value-", "template-"].some(function (prefix) {
+          var input = mapping.querySelector('[name="' + prefix + name + '"]');
+          return input && input.value.trim() !== "";
+        });
+        row.classList.toggle("unmapped", !filled);
+      });
+    };
+    var timer = null;
+    var refresh = function () {
+      mark();
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () {
+        fetch(mapping.dataset.preview, {method: "POST", body: new FormData(mapping), credentials: "same-origin",
+                                        headers: {"Accept": "text/html-fragment"}}).then(function (r) {
+          return r.ok ? r.text() : null;
+        }).then(function (html) {
+          var place = document.getElementById("preview");
+          if (html && place) { place.outerHTML = html; }
+        }).catch(function () {});
+      }, 400);
+    };
+    mapping.addEventListener("change", refresh);
+    mapping.addEventListener("input", function (e) { if (e.target.classList.contains("live") || e.target.name.indexOf("value-") === 0) { refresh(); } });
+  }
   // The check grid: a cell left (Enter, Tab, a click elsewhere) or a dropdown changed is checked again
   // at once; the rows it concerns and the counts are replaced in place, the page stays where it is.
   var grid = document.getElementById("grid");
