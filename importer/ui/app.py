@@ -70,9 +70,12 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
 
     # --- 1. file ---
 
+    def file_page(error: str | None = None, status: int = 200) -> HTMLResponse:
+        return page("file.html", status=status, runs=session.recent_runs(), maps=session.saved_maps(),
+                    shipped=session.shipped_maps(), error=error)
+
     async def home(request):
-        return page("file.html", runs=session.recent_runs(), maps=session.saved_maps(),
-                    shipped=session.shipped_maps())
+        return file_page()
 
     async def template_file(request):
         from ..files.template import write_template
@@ -99,13 +102,13 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         except (UploadRefused, ImporterError) as exc:
             for upload in opened:
                 session.drop_upload(upload)
-            refused = problem(str(exc), getattr(exc, "status", 400))
+            refused = file_page(str(exc), getattr(exc, "status", 400))
             refused.headers["Connection"] = "close"  # the rest of a refused body is not waited for
             return refused
         if not opened or not received.size:
             for upload in opened:
                 session.drop_upload(upload)
-            return problem("Choose a spreadsheet (.xlsx or .csv) first: that file is empty, or none was sent.")
+            return file_page("Choose a spreadsheet (.xlsx or .csv) first: that file is empty, or none was sent.", 400)
         upload = session.keep_upload(opened[0])
         saved = next((p for p in session.saved_maps() + session.shipped_maps()
                       if p.name == received.fields.get("map", "")), None)
@@ -113,8 +116,8 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
             await run_in_threadpool(session.check, upload, saved)
         except MissingColumns:  # another system's export: its columns are chosen next
             return go(f"/columns/{upload.id}")
-        except ImporterError as exc:
-            return problem(str(exc))
+        except ImporterError as exc:  # said on the file step, where the person gives another file
+            return file_page(str(exc), 400)
         return go(f"/check/{upload.id}")
 
     async def export(request):
@@ -304,7 +307,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         upload = upload_of(request)
         if upload is None:
             return gone()
-        return page("target.html", upload=upload, last=_last_target(session, upload))
+        return page("target.html", upload=upload, last=_last_target(session, upload), error=None)
 
     async def choose_target(request):
         upload = upload_of(request)
@@ -319,8 +322,8 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
                 sandbox=form.get("where") != "platform", address=str(form.get("address", "")),
                 api_key=str(form.get("api_key", "")), mode=mode if mode in MODES else "create",
                 api=api if api in API_CHOICES else "auto", sandbox_rate=rate))
-        except ImporterError as exc:
-            return problem(str(exc), back=f"/target/{upload.id}")
+        except ImporterError as exc:  # said on the step where it happened, what was typed kept (never the key)
+            return page("target.html", status=400, upload=upload, last=_last_target(session, upload), error=str(exc))
         return go(f"/plan/{upload.id}")
 
     # --- 5. plan ---

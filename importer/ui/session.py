@@ -16,10 +16,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..core import fields
 from ..core.outcomes import RowOutcome
-from ..errors import ImporterError
+from ..errors import ImporterError, TargetError
 from ..run.progress import NullProgress
 
 MAX_UPLOAD_BYTES = 250 * 2**20  # as the CSV reader's own cap (reading.MAX_CSV_BYTES)
@@ -365,18 +366,25 @@ class Session:
                 self.sandbox = self._start_sandbox(spoken, sandbox_rate)
             target = connect(sandbox=self.sandbox, state_dir=self.state_dir, stop=threading.Event(),
                              rate_limit=sandbox_rate, progress=NullProgress(), api=api)
-            label = f"the sandbox at {self.sandbox.base_url} (a rehearsal)"
+            label = "the sandbox (a rehearsal)"
         else:
             address = address.strip()
             if not address:
                 raise ImporterError("give the platform's domain (acme) or its address (https://…)")
-            url = base_url_for(base_url=_as_address(address)) if "://" in address or "." in address or \
-                ":" in address else base_url_for(domain=address)
+            try:
+                url = base_url_for(base_url=_as_address(address)) if "://" in address or "." in address or \
+                    ":" in address else base_url_for(domain=address)
+            except TargetError as exc:
+                if "plain http://" in str(exc):
+                    raise
+                raise TargetError(f"'{address}' is not a domain or an address: type the part before "
+                                  ".thoughtindustries.com (acme), or the whole address (https://learn.acme.com)") \
+                    from None
             if not api_key.strip():
                 raise ImporterError("give the API key")
             target = connect(base_url=url, api_key=api_key.strip(), state_dir=self.state_dir,
                              stop=threading.Event(), progress=NullProgress(), key_source="the key you typed", api=api)
-            label = url
+            label = urlsplit(url).netloc + urlsplit(url).path  # acme.thoughtindustries.com, as a person says it
         self.target, self.target_label, self.rehearsal, self.mode = target, label, sandbox, mode
 
     def _start_sandbox(self, api: str, rate: int):

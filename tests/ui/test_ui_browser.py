@@ -446,3 +446,50 @@ def test_an_udemy_export_through_the_mapping_screen_with_its_values_inverted_and
     assert len(stored) == valid
     assert all(c["isFree"] == (paid_by_id[c["externalId"]] == "False") for c in stored.values())
     assert any(c["isFree"] for c in stored.values()) and not all(c["isFree"] for c in stored.values())
+
+
+def test_errors_on_their_step_the_stepper_the_back_button_and_a_narrow_window(server, browser):
+    """A wrong address is said on the target step with what was typed kept (never the key); the stepper
+    links back to the steps done; after an import the back button shows the plan read again (the courses
+    are there now), never a stale 'nothing sent'; at 800 wide the page does not overflow sideways."""
+    from selenium.webdriver.common.by import By
+
+    browser.set_window_size(800, 900)
+    upload(browser, server, ROOT / "samples" / "courses.xlsx")
+    wait(browser, lambda d: d.find_elements(By.LINK_TEXT, "Next: choose the target"), "the check page")
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= 800
+    browser.find_element(By.LINK_TEXT, "Next: choose the target").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "target-form"), "the target step")
+    assert not browser.find_element(By.ID, "address").is_displayed()  # the sandbox is chosen: no address asked
+    browser.find_element(By.ID, "where-platform").click()
+    browser.find_element(By.ID, "address").send_keys("ac me")
+    browser.find_element(By.ID, "api_key").send_keys("not-a-real-key")
+    browser.find_element(By.CSS_SELECTOR, "#target-form button[type=submit]").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "target-error"), "the error on the target step")
+    assert "'ac me' is not a domain or an address" in text_of(browser, "#target-error")
+    assert "--domain" not in browser.page_source and "not-a-real-key" not in browser.page_source
+    assert browser.find_element(By.ID, "address").get_attribute("value") == "ac me"
+    assert browser.find_element(By.ID, "api_key").get_attribute("value") == ""
+
+    browser.find_element(By.ID, "where-sandbox").click()
+    browser.find_element(By.CSS_SELECTOR, "#target-form button[type=submit]").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "plan-summary"), "the plan")
+    assert text_of(browser, "#plan-headline").startswith("28 courses will be created")
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= 800
+    browser.find_element(By.LINK_TEXT, "3. Check").click()  # the stepper goes back to a step done
+    wait(browser, lambda d: d.find_elements(By.ID, "grid") or d.find_elements(By.LINK_TEXT, "Next: choose the target"),
+         "the check step again")
+    browser.find_element(By.LINK_TEXT, "4. Target").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "target-form"), "the target step again")
+    assert browser.find_element(By.ID, "where-sandbox").is_selected()  # what was chosen is kept
+    rate = browser.find_element(By.ID, "sandbox_rate")
+    rate.clear()
+    rate.send_keys("6000")  # a rehearsal at a quicker pace
+    browser.find_element(By.CSS_SELECTOR, "#target-form button[type=submit]").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "import-form"), "the plan again")
+    browser.find_element(By.CSS_SELECTOR, "#import-form button[type=submit]").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "results"), "the import to finish")
+    browser.back()
+    wait(browser, lambda d: d.find_elements(By.ID, "plan-summary"), "the plan, after the back button")
+    assert "28 already there" in text_of(browser, "#plan-summary")  # read again, not the page from before
+    assert not browser.find_elements(By.ID, "import-form")  # nothing left to send

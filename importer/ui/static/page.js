@@ -129,6 +129,31 @@
       send(e.target);
     });
   }
+  // Every step that may take more than a moment says so at once: the button pressed reads "Working…" and
+  // cannot be pressed twice; a link to the plan or an undo preview shows the banner.
+  var working = function () {
+    var banner = document.getElementById("working");
+    if (banner) { banner.hidden = false; }
+  };
+  document.addEventListener("submit", function (e) {
+    if (e.defaultPrevented || (e.target.closest && e.target.closest("#grid"))) { return; }
+    var button = e.submitter;
+    working();
+    if (button) {
+      window.setTimeout(function () { button.disabled = true; button.dataset.label = button.textContent; button.textContent = "Working…"; }, 0);
+    }
+  });
+  document.querySelectorAll('a.slow, a[href*="/plan/"], a[href$="/undo"], a[href$="/publish"]').forEach(function (a) {
+    a.addEventListener("click", working);
+  });
+  window.addEventListener("pageshow", function (e) {
+    // Back to a page kept by the browser: nothing is working any more.
+    if (e.persisted) {
+      var banner = document.getElementById("working");
+      if (banner) { banner.hidden = true; }
+      document.querySelectorAll("button[data-label]").forEach(function (b) { b.disabled = false; b.textContent = b.dataset.label; });
+    }
+  });
   var drop = document.getElementById("upload-form");
   if (drop) {
     var input = document.getElementById("file");
