@@ -81,6 +81,12 @@ def walk(driver, address: str, folder: Path) -> None:
     driver.find_element(By.CSS_SELECTOR, "#upload-form button").click()
     until(driver, lambda d: d.find_elements(By.ID, "columns-form"))
     Select(driver.find_element(By.ID, "column-courseType")).select_by_visible_text("format")
+    values = driver.find_element(By.CSS_SELECTOR, 'fieldset[data-field="courseType"]:not([hidden])')
+    Select(values.find_element(By.CSS_SELECTOR, 'select[aria-label="Course Type for online"]')).select_by_visible_text(
+        "course")
+    Select(values.find_element(By.CSS_SELECTOR, 'select[aria-label="Course Type for classroom"]')) \
+        .select_by_visible_text("webinar")
+    until(driver, lambda d: d.find_elements(By.ID, "preview-table"))  # the preview follows the choices
     shoot(driver, "2-columns")
 
     driver.get(home)
@@ -89,9 +95,7 @@ def walk(driver, address: str, folder: Path) -> None:
     driver.find_element(By.CSS_SELECTOR, "#upload-form button").click()
     until(driver, lambda d: d.find_elements(By.ID, "invalid-count"))
     shoot(driver, "3-check")
-    cell = driver.find_element(By.CSS_SELECTOR, 'input[data-cell="4-1"]')
-    cell.send_keys("video")
-    cell.find_element(By.XPATH, "following-sibling::button").click()
+    Select(driver.find_element(By.CSS_SELECTOR, 'select[data-cell="4-1"]')).select_by_value("video")  # in place
     until(driver, lambda d: d.find_element(By.ID, "invalid-count").text == "12")
     driver.find_element(By.LINK_TEXT, "Next: choose the target").click()
     until(driver, lambda d: d.find_elements(By.ID, "target-form"))
