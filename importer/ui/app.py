@@ -252,7 +252,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
             return JSONResponse({
                 "rows": {str(n): grid_row_html(upload, by_row[n], show, number) for n in sorted(touched)},
                 "counts": {"valid": len(result.valid_rows), "invalid": len(result.invalid_rows),
-                           "warnings": result.warning_count, "fixes": upload.fixes}})
+                           "warnings": row_warnings(result), "fixes": upload.fixes}})
         return go(f"/check/{upload.id}?show={show}&page={number}#row-{row}")
 
     async def replace(request):
@@ -707,7 +707,13 @@ def _grid(upload, query, *, rows=None, preview=None, note=None) -> dict:
             "problem_columns": sorted(problem_columns), "code_words": code_words, "suggestions": suggestions,
             "choices_of": {} if result.mapping is not None else _choices(result.columns),
             "title_index": result.columns.index_of("title") if result.mapping is None else None,
-            "file_issues": list(result.file_issues), "preview": preview, "note": note}
+            "file_issues": list(result.file_issues), "preview": preview, "note": note,
+            "row_warnings": row_warnings(result)}
+
+
+def row_warnings(result) -> int:
+    """The warnings on rows: what the Warnings filter shows (the file's own, about a column, are said above)."""
+    return sum(1 for r in result.rows if r.issues for i in r.issues if not i.is_error)
 
 
 def _matches(row, code: str, column: int | None, columns) -> bool:
@@ -734,8 +740,8 @@ def _shown(row, show: str) -> bool:
         return True
     if show == "errors":
         return not row.valid
-    if show == "warnings":
-        return bool(row.issues) and row.valid
+    if show == "warnings":  # every row with a warning, whether or not it has an error too: as the count counts
+        return any(not issue.is_error for issue in row.issues)
     return bool(row.issues)  # problems: errors and warnings
 
 

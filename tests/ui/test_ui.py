@@ -408,3 +408,19 @@ def test_plan_and_results_read_as_sentences_titles_and_pages_not_a_silent_cut(pa
     assert "<td>Course 001</td><td>created</td>" in results and "Rows 1–200 of 450" in results
     failed = page.get(f"{run_url}?status=invalid").text
     assert failed.count("<td>invalid</td>") == 10 and "Rows 1–10 of 10 invalid" in failed
+
+
+def test_the_warnings_count_is_what_the_warnings_filter_shows(page, tmp_path):
+    import importer
+
+    sample = ROOT / "samples" / "courses-with-mistakes.xlsx"
+    checked = importer.validate(sample)
+    on_rows = [i for r in checked.rows for i in r.issues if not i.is_error]
+    rows_warned = {i.row for i in on_rows}
+    assert len(checked.file_issues) and len(on_rows) < checked.warning_count  # the file's own warning too
+    check_url = upload(page, sample)
+    shown = page.get(check_url).text
+    assert f'<strong id="warning-count">{len(on_rows)}</strong>' in shown
+    warned = page.get(f"{check_url}?show=warnings").text
+    assert f'{len(rows_warned)} row' in re.search(r'<span id="shown-count">[^<]*</span>', warned).group(0)
+    assert set(map(int, re.findall(r'<tr id="row-(\d+)"', warned))) == rows_warned
