@@ -95,8 +95,28 @@ def _add_input_options(command) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The console script (`argv` None: the process's own arguments), or a call with arguments."""
+    if argv is not None:
+        return _main(argv)
+    try:
+        return _main(sys.argv[1:])
+    finally:
+        _deaf_to_stops()
+
+
+def _deaf_to_stops() -> None:
+    """The command has ended, its files written: a Ctrl-C or SIGTERM arriving now, while Python shuts down
+    (waiting for threads), would only print a traceback of the interpreter's own. This process is ending
+    anyway, so from here on such a signal is ignored."""
+    from ..core.system import stop_signals
+
+    with contextlib.suppress(ValueError, OSError):  # not the main thread: nothing to do
+        for each in stop_signals():
+            signal.signal(each, signal.SIG_IGN)
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser()
-    argv = sys.argv[1:] if argv is None else argv
     if not argv:  # a bare `importer`: what it does and its commands, not a usage error
         parser.print_help()
         return EXIT_OK
