@@ -87,31 +87,42 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
             await run_in_threadpool(write_template, path)
         return FileResponse(path, filename="courses-template.xlsx")
 
-    async def receive_upload(request):
-        from .receiving import UploadRefused, receive_upload
+    async def received(request, missing: str):
+        """The file a form sends (its `file` part), streamed into the state folder: (its `Upload`, the form's
+        other fields). Nothing is kept of a refused or empty one (`missing` says what to give instead);
+        raises `UploadRefused` or `ImporterError`."""
+        from .receiving import receive_upload
 
         opened: list = []
 
         def destination(filename: str):
-            upload, handle = session.open_upload(filename)
-            opened.append(upload)
+            given, handle = session.open_upload(filename)
+            opened.append(given)
             return handle
 
         try:
-            received = await receive_upload(request, destination, MAX_UPLOAD_BYTES)
+            answer = await receive_upload(request, destination, MAX_UPLOAD_BYTES)
+            if not opened or not answer.size:
+                raise ImporterError(missing)
+        except BaseException:
+            for given in opened:
+                session.drop_upload(given)
+            raise
+        return opened[0], answer.fields
+
+    async def receive_upload(request):
+        from .receiving import UploadRefused
+
+        try:
+            given, form = await received(request, "Choose a spreadsheet (.xlsx or .csv) first: that file is empty, "
+                                                  "or none was sent.")
         except (UploadRefused, ImporterError) as exc:
-            for upload in opened:
-                session.drop_upload(upload)
             refused = file_page(str(exc), getattr(exc, "status", 400))
             refused.headers["Connection"] = "close"  # the rest of a refused body is not waited for
             return refused
-        if not opened or not received.size:
-            for upload in opened:
-                session.drop_upload(upload)
-            return file_page("Choose a spreadsheet (.xlsx or .csv) first: that file is empty, or none was sent.", 400)
-        upload = session.keep_upload(opened[0])
-        saved = next((p for p in session.saved_maps() + session.shipped_maps()
-                      if p.name == received.fields.get("map", "")), None)
+        upload = session.keep_upload(given)
+        saved = next((p for p in session.saved_maps() + session.shipped_maps() if p.name == form.get("map", "")),
+                     None)
         try:
             await run_in_threadpool(session.check, upload, saved)
         except MissingColumns:  # another system's export: its columns are chosen next
@@ -375,26 +386,21 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
     # --- 5b. onboarding: the checked file made once per client ---
 
     async def receive_clients(request):
-        from .receiving import UploadRefused, receive_upload
+        from .receiving import UploadRefused
 
         upload = upload_of(request)
         if upload is None or upload.validation is None:
             return gone()
-        opened: list = []
-
-        def destination(filename: str):
-            clients, handle = session.open_upload(filename)
-            opened.append(clients)
-            return handle
-
         try:
-            received = await receive_upload(request, destination, MAX_UPLOAD_BYTES)
-            if not opened or not received.size:
-                raise ImporterError("Choose the clients sheet (.xlsx or .csv) first: one row per client.")
-            clients = opened[0]
-            await run_in_threadpool(session.plan_onboarding, upload, clients.path, clients.name)
+            clients, _ = await received(request, "Choose the clients sheet (.xlsx or .csv) first: one row per client.")
         except (UploadRefused, ImporterError) as exc:
             return problem(str(exc), getattr(exc, "status", 400), back=f"/plan/{upload.id}")
+        try:
+            await run_in_threadpool(session.plan_onboarding, upload, clients.path, clients.name)
+        except ImporterError as exc:
+            return problem(str(exc), back=f"/plan/{upload.id}")
+        finally:
+            session.drop_upload(clients)  # read whole by the plan: nothing of it is kept
         return go(f"/onboard/{upload.id}")
 
     async def onboard_plan(request):

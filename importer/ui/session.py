@@ -471,8 +471,25 @@ class Session:
         importer.progress = job.progress
         importer.stop.clear()
         planned, validation = self.plan, upload.validation
-        job.thread = threading.Thread(target=self._apply, args=(job, planned, validation), name="import",
-                                      daemon=True)
+        return self._in_worker(job, lambda: self._apply(job, planned, validation),
+                               after=lambda: self._after_import(job, importer))
+
+    def _in_worker(self, job: Import, work, *, after=None) -> Import:
+        """`work()` in a worker thread as `job`, the page's current run: a failure said in words (the CLI's rule:
+        never a traceback), `after()` then, and the run recorded when it starts and when it ends."""
+        def guarded():
+            try:
+                work()
+            except Exception as exc:
+                job.error = str(exc) if isinstance(exc, ImporterError) else f"unexpected failure: {type(exc).__name__}"
+            finally:
+                if after is not None:
+                    after()
+                job.finished_at = _now()
+                job.finished = True
+                self._save_record(job)
+
+        job.thread = threading.Thread(target=guarded, name=job.kind, daemon=True)
         self.current = self.imports[job.run_id] = job
         self._save_record(job)
         job.thread.start()
@@ -576,31 +593,26 @@ class Session:
         from ..files.results import OutputPaths, write_run_files
 
         importer = self.target.importer
-        try:
-            report = importer.apply(validation, planned.plan)
-            job.outcomes, job.stop_reason, job.interrupted = report.outcomes, report.stop_reason, report.interrupted
-            folder = self.runs_dir / job.run_id
-            stem = Path(self.upload(job.upload_id).name).stem
-            suffix = ".csv" if validation.sheet.format == "csv" else ".xlsx"
-            paths = OutputPaths(folder / f"{stem}.results.xlsx", folder / f"{stem}.failures{suffix}")
-            facts = self._facts(job, report, validation)
-            written = write_run_files(validation, report, paths, fallback_dir=folder, facts=facts)
-            job.files["results"] = written.results
-            if written.failures:
-                job.files["failures"] = written.failures
-        except Exception as exc:  # shown on the page in words; the CLI's rule: never a traceback
-            job.error = str(exc) if isinstance(exc, ImporterError) else f"unexpected failure: {type(exc).__name__}"
-        finally:
-            if importer.log is not None:
-                importer.log.close()
-                importer.log = None
-            job.totals = {}
-            for outcome in job.outcomes:
-                job.totals[outcome.status] = job.totals.get(outcome.status, 0) + 1
-            job.finished_at = _now()
-            job.finished = True
-            self._save_record(job)
-            self.plan = None  # a plan is used once: the platform has changed since
+        report = importer.apply(validation, planned.plan)
+        job.outcomes, job.stop_reason, job.interrupted = report.outcomes, report.stop_reason, report.interrupted
+        folder = self.runs_dir / job.run_id
+        stem = Path(self.upload(job.upload_id).name).stem
+        suffix = ".csv" if validation.sheet.format == "csv" else ".xlsx"
+        paths = OutputPaths(folder / f"{stem}.results.xlsx", folder / f"{stem}.failures{suffix}")
+        facts = self._facts(job, report, validation)
+        written = write_run_files(validation, report, paths, fallback_dir=folder, facts=facts)
+        job.files["results"] = written.results
+        if written.failures:
+            job.files["failures"] = written.failures
+
+    def _after_import(self, job: Import, importer) -> None:
+        if importer.log is not None:
+            importer.log.close()
+            importer.log = None
+        job.totals = {}
+        for outcome in job.outcomes:
+            job.totals[outcome.status] = job.totals.get(outcome.status, 0) + 1
+        self.plan = None  # a plan is used once: the platform has changed since
 
     def _facts(self, job: Import, report, validation) -> dict:
         from .. import __version__
@@ -648,23 +660,11 @@ class Session:
         importer.stop.clear()
 
         def work():
-            try:
-                done, interrupted = importer.undo(actions)
-                undo.interrupted = interrupted
-                undo.outcomes = [(a.row, a.course_id, a.kind, *done.get(a.course_id, (a.kind, a.message)))
-                                 for a in actions]
-            except Exception as exc:
-                undo.error = str(exc) if isinstance(exc, ImporterError) else f"unexpected failure: {type(exc).__name__}"
-            finally:
-                undo.finished_at = _now()
-                undo.finished = True
-                self._save_record(undo)
+            done, undo.interrupted = importer.undo(actions)
+            undo.outcomes = [(a.row, a.course_id, a.kind, *done.get(a.course_id, (a.kind, a.message)))
+                             for a in actions]
 
-        undo.thread = threading.Thread(target=work, name="undo", daemon=True)
-        self.current = self.imports[undo.run_id] = undo
-        self._save_record(undo)
-        undo.thread.start()
-        return undo
+        return self._in_worker(undo, work)
 
     # --- onboarding: the checked file as a template, made once per client ---
 
@@ -736,27 +736,16 @@ class Session:
         written: dict = {}
 
         def work():
-            try:
-                plan.apply(on_client_done=done, run_id=job.run_id)
-                rollup = clients_of.rollup_path(folder, template)
-                clients_of.write_rollup(rollup, plan.runs, written, {
-                    "kind": clients_of.ROLLUP_KIND, "run_id": job.run_id, "template": upload.name,
-                    "clients": self.onboarding_clients, "mode": self.mode})
-                job.files["rollup"] = rollup
-                job.outcomes = [_client_line(run, shared, job.run_id) for run in plan.runs]
-                job.interrupted = importer.stop.is_set()
-            except Exception as exc:
-                job.error = str(exc) if isinstance(exc, ImporterError) else f"unexpected failure: {type(exc).__name__}"
-            finally:
-                job.finished_at = _now()
-                job.finished = True
-                self._save_record(job)
-                self.drop_onboarding()
+            plan.apply(on_client_done=done, run_id=job.run_id)
+            rollup = clients_of.rollup_path(folder, template)
+            clients_of.write_rollup(rollup, plan.runs, written, {
+                "kind": clients_of.ROLLUP_KIND, "run_id": job.run_id, "template": upload.name,
+                "clients": self.onboarding_clients, "mode": self.mode})
+            job.files["rollup"] = rollup
+            job.outcomes = [_client_line(run, shared, job.run_id) for run in plan.runs]
+            job.interrupted = importer.stop.is_set()
 
-        job.thread = threading.Thread(target=work, name="onboard", daemon=True)
-        self.current = self.imports[job.run_id] = job
-        job.thread.start()
-        return job
+        return self._in_worker(job, work, after=self.drop_onboarding)
 
     def publish_preview(self, job: Import) -> tuple[object, list]:
         """What publishing the drafts of a run would do: (its record, the `publishing` actions)."""
@@ -794,27 +783,15 @@ class Session:
         folder = private_folder(self.runs_dir / published.run_id)
 
         def work():
-            try:
-                done, interrupted = publishing.publish(importer, actions)
-                published.interrupted = interrupted
-                published.outcomes = [(a.row, a.course_id, a.kind, *_published(a, done)) for a in actions]
-                path = folder / f"{Path(self.upload(job.upload_id).name).stem}.publish.xlsx"
-                publishing.write_publish_results(path, record, actions, done, publishing.publish_facts(
-                    record, self.target.base_url, published.run_id, published.started_at, self.target.api_label,
-                    __version__))
-                published.files["results"] = path
-            except Exception as exc:
-                published.error = str(exc) if isinstance(exc, ImporterError) else \
-                    f"unexpected failure: {type(exc).__name__}"
-            finally:
-                published.finished_at = _now()
-                published.finished = True
-                self._save_record(published)
+            done, published.interrupted = publishing.publish(importer, actions)
+            published.outcomes = [(a.row, a.course_id, a.kind, *_published(a, done)) for a in actions]
+            path = folder / f"{Path(job.file or 'courses').stem}.publish.xlsx"
+            publishing.write_publish_results(path, record, actions, done, publishing.publish_facts(
+                record, self.target.base_url, published.run_id, published.started_at, self.target.api_label,
+                __version__))
+            published.files["results"] = path
 
-        published.thread = threading.Thread(target=work, name="publish", daemon=True)
-        self.current = self.imports[published.run_id] = published
-        published.thread.start()
-        return published
+        return self._in_worker(published, work)
 
     def recent_runs(self, limit: int = 20) -> list[Import]:
         """The runs of this state folder (this page's and earlier pages'), newest first."""
