@@ -360,34 +360,44 @@ class Importer:
                                   "nothing was changed")
         return found
 
+    def each_write(self, items: list, one, left) -> tuple[dict, bool]:
+        """`one(item)` -> (key, result) for each item in turn: the writes of an undo or a publish, paced and
+        retried by the calls it makes, each shown as done. A stop asked for ends it before the next item
+        (interrupted: True); a reason to stop (a refused key, a server gone) leaves every item not reached
+        as `left(item, why)` -> (key, result). Returns ({key: result}, interrupted)."""
+        done: dict = {}
+        self.progress.start(len(items), pace=self.pacer.interval)
+        interrupted = False
+        try:
+            for item in items:
+                if self.stop.is_set():
+                    raise Interrupted
+                key, done[key] = one(item)
+        except Interrupted:
+            interrupted = True
+        except TargetError as exc:
+            for item in items:
+                key, result = left(item, exc)
+                done.setdefault(key, result)
+        finally:
+            self.progress.close()
+        return done, interrupted
+
     def undo(self, actions) -> tuple[dict, bool]:
         """Send each restore or archive (a PUT of the fields it names), paced and retried like
         any write. Returns ({course id: (status, message)}, interrupted)."""
         from . import undoing
 
-        done: dict[str, tuple[str, str]] = {}
-        writes = [a for a in actions if a.kind in undoing.WRITES]
-        self.progress.start(len(writes), pace=self.pacer.interval)
-        interrupted = False
-        try:
-            for action in writes:
-                if self.stop.is_set():
-                    raise Interrupted
-                reply = self._with_retries(lambda a=action: self.api.update(a.course_id, a.body), row=action.row)
-                if reply.kind == "auth":
-                    raise BadKey(f"the API key was refused (HTTP {reply.status}); the key may have been revoked")
-                status = ("restored" if action.kind == undoing.RESTORE else "archived") if reply.kind == "ok" \
-                    else FAILED
-                done[action.course_id] = (status, action.message if reply.kind == "ok" else reply.message)
-                self.progress.row_done(RowOutcome(action.row, status, action.course_id))
-        except Interrupted:
-            interrupted = True
-        except TargetError as exc:
-            for action in writes:
-                done.setdefault(action.course_id, (NOT_ATTEMPTED, f"the undo stopped before this course: {exc}"))
-        finally:
-            self.progress.close()
-        return done, interrupted
+        def one(action):
+            reply = self._with_retries(lambda: self.api.update(action.course_id, action.body), row=action.row)
+            if reply.kind == "auth":
+                raise BadKey(f"the API key was refused (HTTP {reply.status}); the key may have been revoked")
+            status = ("restored" if action.kind == undoing.RESTORE else "archived") if reply.kind == "ok" else FAILED
+            self.progress.row_done(RowOutcome(action.row, status, action.course_id))
+            return action.course_id, (status, action.message if reply.kind == "ok" else reply.message)
+
+        return self.each_write([a for a in actions if a.kind in undoing.WRITES], one, lambda action, why: (
+            action.course_id, (NOT_ATTEMPTED, f"the undo stopped before this course: {why}")))
 
     # --- one row ---
 

@@ -111,31 +111,18 @@ def summary(actions: list[PublishAction]) -> str:
 
 def publish(importer, actions: list[PublishAction]) -> tuple[dict[str, RowOutcome], bool]:
     """Send each publish (`importer`: an `applying.Importer`), paced and retried like any write, the
-    previous status journaled first. Returns ({course id: outcome}, interrupted)."""
-    from .applying import Interrupted
+    previous status journaled first. A refused key or a server gone leaves the rest not attempted, and
+    what was published is still written down. Returns ({course id: outcome}, interrupted)."""
+    def one(action):
+        outcome = publish_one(importer, action)
+        importer.progress.row_done(outcome)
+        return action.course_id, outcome
 
-    done: dict[str, RowOutcome] = {}
-    writes = [a for a in actions if a.kind == PUBLISH]
-    importer.progress.start(len(writes), pace=importer.pacer.interval)
-    interrupted = False
-    try:
-        for action in writes:
-            if importer.stop.is_set():
-                raise Interrupted
-            done[action.course_id] = publish_one(importer, action)
-            importer.progress.row_done(done[action.course_id])
-    except Interrupted:
-        interrupted = True
-    except BadKey:
-        raise
-    except TargetError as exc:
-        for action in writes:
-            why = f"the publish stopped before this course: {exc}"
-            done.setdefault(action.course_id, RowOutcome(action.row, NOT_ATTEMPTED, action.course_id,
-                                                         error_code="NOT_ATTEMPTED", error_message=why))
-    finally:
-        importer.progress.close()
-    return done, interrupted
+    def left(action, why):
+        return action.course_id, RowOutcome(action.row, NOT_ATTEMPTED, action.course_id, error_code="NOT_ATTEMPTED",
+                                            error_message=f"the publish stopped before this course: {why}")
+
+    return importer.each_write([a for a in actions if a.kind == PUBLISH], one, left)
 
 
 def publish_one(importer, action: PublishAction) -> RowOutcome:
