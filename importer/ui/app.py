@@ -828,8 +828,13 @@ def map_text(form, headers: list[str]) -> str:
         fixed = str(form.get(f"value-{name}", "")).strip()
         template = str(form.get(f"template-{name}", "")).strip()
         options: list[str] = []
+        fallback = form.get(f"fallback-{name}", "")
         if template:
             options.append(f"template = {_toml(template)}")
+        elif column not in ("", None) and fallback not in ("", None):
+            column = _column_index(column, headers, spec.label)
+            other = _column_index(fallback, headers, spec.label)
+            options.append(f"columns = [{_toml(headers[column])}, {_toml(headers[other])}]")
         elif column not in ("", None):
             column = _column_index(column, headers, spec.label)
             options.append(f"column = {_toml(headers[column])}")
@@ -857,7 +862,15 @@ def map_text(form, headers: list[str]) -> str:
             if form.get(f"{flag}-{name}"):
                 options.append(f"{flag} = true")
         split = str(form.get(f"split-{name}", ""))
-        if split.strip() and spec.kind == "list":
+        split_pattern = str(form.get(f"split-pattern-{name}", "")).strip()
+        if split_pattern and spec.kind == "list":
+            try:
+                re.compile(split_pattern)
+            except re.error as exc:
+                raise ImporterError(f"{spec.label}: the pattern to split on '{split_pattern}' is not one ({exc}); "
+                                    r"e.g. \s+-\s+ splits on a hyphen with spaces around it") from None
+            options.append(f"split_pattern = {_toml(split_pattern)}")
+        elif split.strip() and spec.kind == "list":
             options.append(f"split = {_toml(split)}")
         if spec.kind in ("enum", "bool") and isinstance(column, int):
             pairs = []
@@ -871,12 +884,15 @@ def map_text(form, headers: list[str]) -> str:
                     pairs.append(f"{_toml(source)} = {_toml(value)}")
             if pairs:
                 options.append(f"values = {{ {', '.join(pairs)} }}")
-        if options == [f"column = {_toml(headers[column])}"] if isinstance(column, int) else False:
+        if isinstance(column, int) and options == [f"column = {_toml(headers[column])}"]:
             lines.append(f"{_toml_key(name)} = {_toml(headers[column])}")
         else:
             lines.append(f"{_toml_key(name)} = {{ {', '.join(options)} }}")
     for index, header in enumerate(headers):
         if form.get(f"custom-{index}") and header:
             key = str(form.get(f"custom-key-{index}") or header).strip()
-            lines.append(f"{_toml(fields.CUSTOM_FIELD_PREFIX + key)} = {_toml(header)}")
+            kind = "number" if form.get(f"custom-number-{index}") else "text" if form.get(f"custom-text-{index}") \
+                else None
+            value = f"{{ column = {_toml(header)}, {kind} = true }}" if kind else _toml(header)
+            lines.append(f"{_toml(fields.CUSTOM_FIELD_PREFIX + key)} = {value}")
     return "\n".join(lines) + "\n"

@@ -424,3 +424,39 @@ def test_the_warnings_count_is_what_the_warnings_filter_shows(page, tmp_path):
     warned = page.get(f"{check_url}?show=warnings").text
     assert f'{len(rows_warned)} row' in re.search(r'<span id="shown-count">[^<]*</span>', warned).group(0)
     assert set(map(int, re.findall(r'<tr id="row-(\d+)"', warned))) == rows_warned
+
+
+def test_the_mapping_screen_says_what_a_map_file_says(page, session, tmp_path):
+    """A fallback column, a template, a pattern, a replace, a split on a pattern, a slug, a number and a
+    text custom field, a value for every row: the map saved is the one `--map` reads, and the rows are
+    sent as it says; a bad pattern comes back on the same screen, the choices kept."""
+    export = tmp_path / "lms.csv"
+    export.write_text("idnumber,shortname,fullname,url,teachers,students,code\n"
+                      ",NEG-1,Negotiation basics,https://x.test/course/Neg_Basics?x=1,Ana Ruiz - Li Wei,480k,007\n"
+                      "ID2,NEG-2,Advanced negotiation,https://x.test/course/Neg_Adv,Li Wei,\"1,250\",010\n",
+                      encoding="utf-8")
+    columns = upload(page, export)
+    upload_id = columns.rsplit("/", 1)[1]
+    assert columns.startswith("/columns/")
+    form = {"column-title": "2", "value-courseType": "course", "column-externalId": "0", "fallback-externalId": "1",
+            "column-slug": "3", "pattern-slug": r"/course/([^/?#]+)", "replace-from-slug": "_", "replace-to-slug": "-",
+            "slugify-slug": "on", "column-authors": "4", "split-pattern-authors": r"\s+-\s+",
+            "template-description": "{fullname} ({shortname})", "custom-5": "on", "custom-key-5": "students",
+            "custom-number-5": "on", "custom-6": "on", "custom-key-6": "code", "custom-text-6": "on",
+            "map_name": "lms"}
+    bad = page.post(f"/columns/{upload_id}", data={**form, "pattern-slug": "/course/(["}, headers=ORIGIN)
+    assert bad.status_code == 400 and "is not one" in bad.text and 'value="{fullname} ({shortname})"' in bad.text
+    saved = page.post(f"/columns/{upload_id}", data=form, headers=ORIGIN)
+    assert saved.status_code == 303 and where(saved) == f"/check/{upload_id}"
+    text = (session.maps_dir / "lms.map.toml").read_text(encoding="utf-8")
+    assert 'externalId = { columns = ["idnumber", "shortname"] }' in text
+    assert 'split_pattern = "\\\\s+-\\\\s+"' in text and 'number = true' in text and 'text = true' in text
+    result = session.upload(upload_id).validation
+    first, second = (r.payload for r in result.rows)
+    assert first["externalId"] == "NEG-1" and second["externalId"] == "ID2"
+    assert first["slug"] == "neg-basics" and first["authors"] == ["Ana Ruiz", "Li Wei"]
+    assert first["description"] == "Negotiation basics (NEG-1)"
+    assert first["customFields"] == {"students": 480000, "code": "007"}
+    assert second["customFields"]["students"] == 1250
+    again = page.get(f"/columns/{upload_id}").text  # back from the check: every choice kept
+    assert 'value="/course/([^/?#]+)"' in again and 'name="custom-number-5" class="live" checked' in again
