@@ -119,6 +119,12 @@ def _print_plan(runs) -> None:
     for row in rows:
         note = f"  ! {shown(row[8])}" if row[8] else ""
         print(f"  {shown(row[0]):<{width}}  {row[3]:>6} {row[4]:>6} {row[5]:>9} {row[6]:>8} {row[7]:>7}{note}")
+    said: set[tuple[str, str]] = set()
+    for run in runs:  # what an instance's API cannot take: said once per instance, before the first write
+        for note in (run.plan.notes if run.plan is not None else ()):
+            if (run.target, note) not in said:
+                said.add((run.target, note))
+                print(f"  Not sent on {run.target}: {shown(note, 500)}")
     totals = [sum(r[i] for r in rows) for i in range(3, 8)]
     print(f"  {'total':<{width}}  {totals[0]:>6} {totals[1]:>6} {totals[2]:>9} {totals[3]:>8} {totals[4]:>7}"
           f"   ({len(rows)} clients)")

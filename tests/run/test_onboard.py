@@ -143,3 +143,23 @@ def test_a_clients_sheet_never_holds_keys_and_names_its_bad_cells(tmp_path):
     assert "bad.csv row 2, column B: the client key 'Acme Corp'" in told.stderr
     assert "row 3, column A: the client's name is empty" in told.stderr
     assert "row 3: this client has its own instance; name the environment variable" in told.stderr
+
+
+def test_onboarding_on_an_instance_speaking_the_content_api(tmp_path):
+    """The same road on the content API: found out before anything is sent, each client's courses once with
+    its sku (External ID) and custom fields; its tags are said not to reach that API, before the first write."""
+    template = write(tmp_path / "template.csv", TEMPLATE)
+    clients = write(tmp_path / "clients.csv", "Client,Client key,customFields.region\nAcme Corp,acme,EU\n"
+                                               "Globex,globex,US\n")
+    with Sandbox(rate_limit=60, rate_window=2, api_key=KEY, seed=7, api="content") as sandbox:
+        done = onboard(template, "--clients", clients, "--base-url", sandbox.base_url, "--yes")
+        assert done.returncode == 0, done.stdout + done.stderr
+        said = done.stdout.split("Applying")[0]  # before the first write
+        assert said.count(f"Not sent on {sandbox.base_url}: Tags") == 1, done.stdout
+        courses = sandbox.store.all()
+        assert len(courses) == 8 and len({c["title"] for c in courses}) == 8
+        acme = {c["externalId"]: c for c in courses if c["title"].endswith("(Acme Corp)")}
+        assert sorted(k for k in acme if k) == ["acme-W-1", "acme-W-2", "acme-W-3"]
+        assert {c["customFields"].get("region") for c in acme.values()} == {"EU"}
+        again = onboard(template, "--clients", clients, "--base-url", sandbox.base_url, "--yes")
+        assert again.returncode == 0 and len(sandbox.store.all()) == 8  # nothing twice
