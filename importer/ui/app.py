@@ -500,12 +500,42 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
             return problem(str(exc))
         return go(f"/check/{upload.id}")
 
+    def connect_first(job, then: str):
+        """A run of an earlier page (or of another target) is undone or published on its own target: the page
+        asks to connect to it here, then goes on (`then`), instead of a dead end."""
+        if session.target is not None and (session.target.base_url == job.target or
+                                           (job.rehearsal and session.rehearsal)):
+            return None
+        last = {"where": "sandbox" if job.rehearsal else "platform", "address": "" if job.rehearsal else job.target,
+                "api": "auto", "mode": session.mode, "sandbox_rate": session.last_target.get("sandbox_rate", 100)}
+        return page("connect.html", job=job, last=last, then=then, error=None)
+
+    async def connect_for_run(request):
+        job = job_of(request)
+        if job is None:
+            return problem("No such run.", 404)
+        form = await request.form()
+        then = "publish" if form.get("then") == "publish" else "undo"
+        try:
+            api = str(form.get("api", "auto"))
+            await run_in_threadpool(lambda: session.connect(
+                sandbox=form.get("where") != "platform", address=str(form.get("address", "")),
+                api_key=str(form.get("api_key", "")), mode=session.mode, api=api if api in API_CHOICES else "auto",
+                sandbox_rate=_sandbox_rate(form.get("sandbox_rate"))))
+        except ImporterError as exc:
+            return page("connect.html", status=400, job=job, last=dict(session.last_target), then=then,
+                        error=str(exc))
+        return go(f"/run/{job.run_id}/{then}")
+
     async def undo_plan(request):
         from ..run import undoing
 
         job = job_of(request)
         if job is None or "results" not in job.files:
             return problem("This run has no results to undo.", 404)
+        asked = connect_first(job, "undo")
+        if asked is not None:
+            return asked
         try:
             record = undoing.read_run_record(job.files["results"])
             if session.target is None:
@@ -533,6 +563,9 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         job = job_of(request)
         if job is None or "results" not in job.files:
             return problem("This run has no results to publish from.", 404)
+        asked = connect_first(job, "publish")
+        if asked is not None:
+            return asked
         try:
             _, actions = await run_in_threadpool(session.publish_preview, job)
         except ImporterError as exc:
@@ -564,7 +597,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         Route("/onboard/{upload}", receive_clients, methods=["POST"]), Route("/onboard/{upload}", onboard_plan),
         Route("/onboard/{upload}/start", start_onboarding, methods=["POST"]),
         Route("/run/{run}", run_page), Route("/run/{run}/continue", continue_run, methods=["POST"]),
-        Route("/run/{run}/status", run_status),
+        Route("/run/{run}/status", run_status), Route("/run/{run}/connect", connect_for_run, methods=["POST"]),
         Route("/run/{run}/stop", stop, methods=["POST"]), Route("/run/{run}/file/{kind}", run_file),
         Route("/run/{run}/fix", fix_failures, methods=["POST"]), Route("/run/{run}/undo", undo_plan),
         Route("/run/{run}/undo", undo, methods=["POST"]), Route("/run/{run}/publish", publish_plan),

@@ -460,3 +460,35 @@ def test_the_mapping_screen_says_what_a_map_file_says(page, session, tmp_path):
     assert second["customFields"]["students"] == 1250
     again = page.get(f"/columns/{upload_id}").text  # back from the check: every choice kept
     assert 'value="/course/([^/?#]+)"' in again and 'name="custom-number-5" class="live" checked' in again
+
+
+def test_a_run_of_an_earlier_page_is_undone_after_connecting_to_its_target(page, session, tmp_path):
+    """After a restart the page knows the run but holds no target: its undo asks to connect (the sandbox
+    preselected for a rehearsal), then shows what it would do, then does it: no dead end."""
+    source = tmp_path / "three.csv"
+    source.write_text("Title,Course Type,External ID\nOne,course,R-1\nTwo,video,R-2\nThree,article,R-3\n",
+                      encoding="utf-8")
+    upload_id = upload(page, source).rsplit("/", 1)[1]
+    assert page.post(f"/target/{upload_id}", data={"where": "sandbox"}, headers=ORIGIN).status_code == 303
+    page.get(f"/plan/{upload_id}")
+    run_url = where(page.post(f"/import/{upload_id}", headers=ORIGIN))
+    assert wait_for_run(page, run_url)["counts"] == {"created": 3}
+    session.close()  # the page's program ends; a new one starts on the same folder
+
+    later = Session(session.state_dir)
+    try:
+        app = create_app(later, token=TOKEN, port_of=lambda: PORT)
+        with TestClient(app, base_url=BASE, follow_redirects=False) as raw:
+            opened = raw.get(f"/?token={TOKEN}")
+            again = Page(raw, opened.headers["location"].rstrip("/"))
+            assert "Open" in again.get("/").text and "three.csv" in again.get("/").text
+            asked = again.get(f"{run_url}/undo").text
+            assert 'id="connect-form"' in asked and 'id="where-sandbox" checked' in asked
+            connected = again.post(f"{run_url}/connect", data={"where": "sandbox", "then": "undo"}, headers=ORIGIN)
+            assert connected.status_code == 303 and where(connected) == f"{run_url}/undo"
+            assert "archive 3 created courses" in again.get(f"{run_url}/undo").text
+            undone = where(again.post(f"{run_url}/undo", headers=ORIGIN))
+            wait_for_run(again, undone)
+            assert {c["publishedStatus"] for c in later.sandbox.store.all()} == {"archived"}
+    finally:
+        later.close()
