@@ -113,12 +113,13 @@ def read_clients(path) -> list[Client]:
         values = {role: _text(cells[i]) for i, role in roles.items() if i < len(cells)}
         if not any(values.values()) and not any(_text(cells[i]) for i in custom if i < len(cells)):
             continue  # a blank row
-        client = Client(number, values.get("name") or "", (values.get("key") or "").strip())
+        # A key typed Acme is acme: it goes into slugs, which are lowercase; anything else is named below.
+        client = Client(number, values.get("name") or "", (values.get("key") or "").strip().lower())
         where = f"{name} row {number}"
         if not client.name:
             problems.append(f"{where}, column {letter['name']}: the client's name is empty")
         if not CLIENT_KEY.match(client.key):
-            problems.append(f"{where}, column {letter['key']}: the client key '{client.key}' must be lowercase "
+            problems.append(f"{where}, column {letter['key']}: the client key '{values.get('key') or ''}' must be "
                             "letters, digits and single hyphens (it goes into slugs), e.g. acme or acme-eu")
         elif client.key in seen:
             problems.append(f"{where}, column {letter['key']}: the client key '{client.key}' is also row "

@@ -163,3 +163,24 @@ def test_onboarding_on_an_instance_speaking_the_content_api(tmp_path):
         assert {c["customFields"].get("region") for c in acme.values()} == {"EU"}
         again = onboard(template, "--clients", clients, "--base-url", sandbox.base_url, "--yes")
         assert again.returncode == 0 and len(sandbox.store.all()) == 8  # nothing twice
+
+
+def test_a_clients_sheet_as_people_type_it(tmp_path):
+    """Headers in any case and spacing, a key typed in capitals, an Excel sheet with a number for a key, the
+    suffixes as typed (a leading space kept), blank rows skipped."""
+    import openpyxl
+
+    from importer.run.onboarding import read_clients
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["client name", "CLIENT KEY", "Title Suffix", "tags", "customFields.tier"])
+    sheet.append(["Acme Corp", "ACME", " – Acme", "gold; emea", 2])
+    sheet.append([None, None, None, None, None])
+    sheet.append(["Initech", 42, None, None, None])
+    book.save(tmp_path / "clients.xlsx")
+    acme, initech = read_clients(tmp_path / "clients.xlsx")
+    assert (acme.row, acme.key, acme.title_suffix, acme.tags, acme.custom) == \
+        (2, "acme", " – Acme", ["gold", "emea"], {"tier": 2})
+    assert (initech.row, initech.key, initech.title_suffix, initech.tags) == (4, "42", " ({client})", ["42"])
+    assert initech.fill(initech.title_suffix) == " (Initech)"
