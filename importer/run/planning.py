@@ -138,7 +138,7 @@ def classify(payload: dict, catalogue: Catalogue, comparable: set[str], clears: 
     changes = changes_between(payload, course, comparable, catalogue.kept) + clearings(clears, course)
     if not changes:
         return Action(0, UNCHANGED, course)
-    return Action(0, UPDATE, course, changes, body=update_body(payload, course, changes, comparable))
+    return Action(0, UPDATE, course, changes, body=update_body(course, changes))
 
 
 def classify_row(result, catalogue: Catalogue, comparable: set[str]) -> Action:
@@ -200,9 +200,9 @@ def edited_since(action: Action, fresh: dict) -> list[str]:
             if current_value(fresh, c.field) != current_value(action.course or {}, c.field)]
 
 
-def update_body(payload: dict, course: dict, changes: tuple[Change, ...], comparable: set[str]) -> dict:
-    """Only the changed fields. customFields goes whole — the server's keys with the row's
-    values applied — which is right whether the platform merges or replaces the object."""
+def update_body(course: dict, changes: tuple[Change, ...]) -> dict:
+    """Only the changed fields. customFields goes whole — the server's keys with the changes
+    applied — which is right whether the platform merges or replaces the object."""
     body = {c.field: c.new for c in changes if not c.field.startswith(fields.CUSTOM_FIELD_PREFIX)}
     if any(c.field.startswith(fields.CUSTOM_FIELD_PREFIX) for c in changes):
         custom = dict(course.get("customFields") or {})
