@@ -537,12 +537,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         if asked is not None:
             return asked
         try:
-            record = undoing.read_run_record(job.files["results"])
-            if session.target is None:
-                raise ImporterError("connect to the target the run changed first")
-            undoing.check_target(record, session.target.base_url)
-            current = await run_in_threadpool(session.read_for_undo, record)
-            actions = undoing.plan_undo(record, current, can_archive=session.target.importer.api.limits.can_archive)
+            actions = await run_in_threadpool(session.undo_preview, job)
         except ImporterError as exc:
             return problem(str(exc), back=f"/run/{job.run_id}")
         return page("undo.html", job=job, actions=actions, summary=undoing.summary(actions))

@@ -631,29 +631,37 @@ class Session:
         if self.current and not self.current.finished and self.target is not None:
             self.target.importer.stop.set()
 
-    def read_for_undo(self, record) -> dict:
-        """The current state of the courses a run touched, for the undo's preview."""
-        with self.one_at_a_time("undo preview"):
-            return self.target.importer.read_courses(list(record.rows))
-
-    def start_undo(self, job: Import) -> Import:
+    def _record_of(self, job: Import, what: str):
+        """The run a job's results file records, on the connected target (`undoing.read_run_record`,
+        `check_target`); `what`: what the person wanted of it (undo, publish from)."""
         from ..run import undoing
 
-        if self.current and not self.current.finished:
-            raise ImporterError("an import is running: wait for it, or stop it")
         if self.target is None:
             raise ImporterError("connect to the target the run changed first")
         if "results" not in job.files:
-            raise ImporterError("This run has no results to undo.")
+            raise ImporterError(f"This run has no results to {what}.")
         record = undoing.read_run_record(job.files["results"])
         undoing.check_target(record, self.target.base_url)
+        return record
+
+    def undo_preview(self, job: Import) -> list:
+        """What undoing a run would do (`undoing.plan_undo`), from the courses as they are now: the page's
+        preview and the undo itself plan alike."""
+        from ..run import undoing
+
+        record = self._record_of(job, "undo")
         importer = self.target.importer
-        with self.one_at_a_time("undo"):
+        with self.one_at_a_time("undo preview"):
             current = importer.read_courses(list(record.rows))
         journaled = {e.course_id for e in importer.journal.entries(self.target.base_url).values()
                      if e.status == "created"}
-        actions = undoing.plan_undo(record, current, journaled=journaled,
-                                    can_archive=importer.api.limits.can_archive)
+        return undoing.plan_undo(record, current, journaled=journaled, can_archive=importer.api.limits.can_archive)
+
+    def start_undo(self, job: Import) -> Import:
+        if self.current and not self.current.finished:
+            raise ImporterError("an import is running: wait for it, or stop it")
+        actions = self.undo_preview(job)
+        importer = self.target.importer
         undo = Import(f"undo-{job.run_id}", job.upload_id, "undo", started_at=_now(), file=job.file,
                       target=self.target.base_url, target_label=self.target_label, rehearsal=self.rehearsal)
         importer.progress = undo.progress
@@ -749,14 +757,9 @@ class Session:
 
     def publish_preview(self, job: Import) -> tuple[object, list]:
         """What publishing the drafts of a run would do: (its record, the `publishing` actions)."""
-        from ..run import publishing, undoing
+        from ..run import publishing
 
-        if self.target is None:
-            raise ImporterError("connect to the target the run changed first")
-        if "results" not in job.files:
-            raise ImporterError("This run has no results to publish from.")
-        record = undoing.read_run_record(job.files["results"])
-        undoing.check_target(record, self.target.base_url)
+        record = self._record_of(job, "publish from")
         chosen, unknown = publishing.chosen_courses(record, None)
         with self.one_at_a_time("publish preview"):
             current = self.target.importer.read_courses(list(chosen)) if chosen else {}
