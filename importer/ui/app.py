@@ -373,8 +373,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
         if upload is None:
             return gone()
         form = await request.form()
-        if session.plan is not None and session.plan.plan.writes > CONFIRM_ABOVE and \
-                form.get("confirm", "").strip() != str(session.plan.plan.writes):
+        if session.plan is not None and not _confirmed(form, session.plan.plan.writes):
             return problem(f"Type {session.plan.plan.writes} to confirm a change this large.",
                            back=f"/plan/{upload.id}")
         try:
@@ -419,7 +418,7 @@ def create_app(session: Session, *, token: str | None = None, port_of=lambda: 87
             return gone()
         form = await request.form()
         writes = session.onboarding.writes if session.onboarding is not None else 0
-        if writes > CONFIRM_ABOVE and form.get("confirm", "").strip() != str(writes):
+        if not _confirmed(form, writes):
             return problem(f"Type {writes} to confirm a change this large.", back=f"/onboard/{upload.id}")
         try:
             job = session.start_onboarding(upload)
@@ -611,6 +610,11 @@ async def _in_words(request, exc):
 
 
 # --- helpers of the templates --------------------------------------------------------------------
+
+
+def _confirmed(form, writes: int) -> bool:
+    """A change of more than CONFIRM_ABOVE courses goes ahead only with its number typed back."""
+    return writes <= CONFIRM_ABOVE or str(form.get("confirm", "")).strip() == str(writes)
 
 
 def _sandbox_rate(text) -> int:
