@@ -311,15 +311,21 @@ def run_rule(rule: Rule, column, numbers: list[int], name: str, found: dict, *, 
              invisible_marks: bool = True) -> list:
     """Apply a rule down a column; each problem becomes an Issue in `found[row index]`.
     `all_text`: the caller knows every cell is text or empty (a CSV); else it is checked.
-    `invisible_marks=False`: the caller knows no cell holds characters `to_text` strips."""
+    `invisible_marks=False`: the caller knows no cell holds characters `to_text` strips.
+    A cell holding the clearing marker is `fields.CLEARED` (see `_clear_marks`), looked for where each path
+    already has the column's texts or its distinct values: no pass of its own over the column."""
     if all_text is None:  # most workbook columns are text too
         all_text = all(type(raw) is str or raw is None for raw in column)
     if all_text and rule.distinct_values:
         # Titles, slugs, ids: remembering answers would cost more than it saves.
         texts = _trimmed(column, invisible_marks)
-        short = min(map(len, filter(None, texts)), default=PLACEHOLDER_LENGTH + 1) <= PLACEHOLDER_LENGTH
+        shortest = min(map(len, filter(None, texts)), default=CLEAR_LENGTH + 1)
+        marked = [i for i, text in enumerate(texts) if _is_mark(text)] if shortest <= CLEAR_LENGTH else []
+        for index in marked:
+            texts[index] = None
+        short = shortest <= PLACEHOLDER_LENGTH
         if not short and rule.clean_column is not None and rule.clean_column(texts):
-            return texts  # no placeholder (no cell short enough), and nothing the rule would say
+            return _clear_marks(texts, marked, column, numbers, name, found)  # nothing the rule would say
         if not short:
             outcomes = [EMPTY if text is None else rule.text(text) for text in texts]  # no cell short enough
         else:
@@ -327,19 +333,26 @@ def run_rule(rule: Rule, column, numbers: list[int], name: str, found: dict, *, 
         for index, (_, problems) in enumerate(outcomes):
             for problem in problems:
                 found.setdefault(index, []).append(problem.at(numbers[index], name))
-        return [value for value, _ in outcomes]
+        return _clear_marks([value for value, _ in outcomes], marked, column, numbers, name, found)
     if all_text:
         keys = _trimmed(column, invisible_marks)
         distinct = dict.fromkeys(keys)
         if len(distinct) > len(keys) // 2:  # mostly distinct after all: remembering costs more than it saves
             del distinct
-            return run_rule(replace(rule, distinct_values=True), keys, numbers, name, found,
-                            all_text=True, invisible_marks=False)
-        outcomes = {text: rule.placeholder(text) or rule.text(text) for text in distinct if text is not None}
+            return run_rule(replace(rule, distinct_values=True), keys, numbers, name, found, all_text=True,
+                            invisible_marks=False)
+        marks = {key for key in distinct if _is_mark(key)}
+        outcomes = {text: rule.placeholder(text) or rule.text(text) for text in distinct
+                    if text is not None and text not in marks}
     else:  # 1 == True and 0.0 == -0.0 in a dict: type and repr keep such cells apart
         keys = [raw if raw is None or type(raw) is str else (type(raw), repr(raw)) for raw in column]
-        outcomes = {key: rule.cell(raw) for key, raw in dict(zip(keys, column, strict=True)).items()}
+        distinct = dict(zip(keys, column, strict=True))
+        marks = {key for key in distinct if type(key) is str and _is_mark(key.strip())}
+        outcomes = {key: rule.cell(raw) for key, raw in distinct.items() if key not in marks}
     outcomes[None] = EMPTY
+    marked = [i for i, key in enumerate(keys) if key in marks] if marks else []
+    for key in marks:
+        outcomes[key] = EMPTY
     values = list(map({key: value for key, (value, _) in outcomes.items()}.__getitem__, keys))
     troubled = {key for key, (_, problems) in outcomes.items() if problems}
     if troubled:
@@ -347,6 +360,37 @@ def run_rule(rule: Rule, column, numbers: list[int], name: str, found: dict, *, 
             if key in troubled:
                 for problem in outcomes[key][1]:
                     found.setdefault(index, []).append(problem.at(numbers[index], name))
+    return _clear_marks(values, marked, column, numbers, name, found)
+
+
+CLEAR_LENGTH = len(fields.CLEAR_MARK)
+
+
+def _is_mark(text) -> bool:
+    """A trimmed cell's text that is the clearing marker, in any case."""
+    return text is not None and len(text) == CLEAR_LENGTH and text.casefold() == fields.CLEAR_MARK
+
+
+def _clear_marks(values: list, marked: list[int], column, numbers: list[int], name: str, found: dict) -> list:
+    """The cells holding the clearing marker (`fields.CLEAR_MARK`, read as empty by the rule): `fields.CLEARED`,
+    with a warning that says what it does, or an error where the field cannot be emptied."""
+    if not marked:
+        return values
+    clearable = name.startswith(fields.CUSTOM_FIELD_PREFIX) or name in fields.CLEARED_VALUES
+    label = fields.FIELDS_BY_NAME[name].label if name in fields.FIELDS_BY_NAME else name
+    for index in marked:
+        if clearable:
+            values[index] = fields.CLEARED
+            found.setdefault(index, []).append(Issue(
+                None, None, column[index], codes.CLEARED, codes.WARNING,
+                f"{fields.CLEAR_MARK} empties {label} of this course on the platform (an update; a new course is "
+                "created without it). An empty cell would leave the platform's value as it is").at(numbers[index],
+                                                                                                   name))
+        else:
+            found.setdefault(index, []).append(Issue(
+                None, None, column[index], codes.CANNOT_CLEAR, codes.ERROR,
+                f"{label} cannot be emptied on the platform (it is required, or how the course is recognised); "
+                "type its value, or leave the cell empty to keep the platform's").at(numbers[index], name))
     return values
 
 

@@ -224,18 +224,15 @@ def _normalize_rows(sheet: Sheet, columns: ColumnMap, *, mapped: bool = False) -
     for spec in fields.FIELDS:  # payload keys in the guide's order
         if spec.name in by_name:
             column = by_column[by_name[spec.name]]
-            standard[spec.name] = _with_clear_marks(
-                column, numbers, spec.name, found, lambda cells, s=spec: run_rule(
-                    RULES[s.name], cells, numbers, s.name, found, all_text=all_text,
-                    invisible_marks=sheet.invisible_marks))
+            standard[spec.name] = run_rule(RULES[spec.name], column, numbers, spec.name, found, all_text=all_text,
+                                           invisible_marks=sheet.invisible_marks)
     for index, name in enumerate(columns.fields):
         if name and name.startswith(fields.CUSTOM_FIELD_PREFIX):
             key = name[len(fields.CUSTOM_FIELD_PREFIX):]
             rule = CUSTOM_FIELD if sheet.format != "csv" else \
                 CSV_DECIMAL_COMMA_CUSTOM_FIELD if sheet.delimiter == ";" else CSV_CUSTOM_FIELD
-            custom[key] = _with_clear_marks(
-                by_column[index], numbers, name, found, lambda cells, r=rule, n=name: run_rule(
-                    r, cells, numbers, n, found, all_text=all_text, invisible_marks=sheet.invisible_marks))
+            custom[key] = run_rule(rule, by_column[index], numbers, name, found, all_text=all_text,
+                                   invisible_marks=sheet.invisible_marks)
             if sheet.format == "csv":
                 _flag_mixed_types([None if v is fields.CLEARED else v for v in custom[key]], numbers, name, found)
     _flag_missing(standard, numbers, found)
@@ -249,35 +246,6 @@ def _normalize_rows(sheet: Sheet, columns: ColumnMap, *, mapped: bool = False) -
     for index, first in same_as.items():
         rows[index].same_as = first
     return rows
-
-
-def _with_clear_marks(column, numbers: list[int], name: str, found: dict, run) -> list:
-    """`run` (the column's rule) on the column; a cell holding the clearing marker (`fields.CLEAR_MARK`) is
-    `fields.CLEARED` instead, with a warning that says what it does, or an error where the field cannot be
-    emptied. Cheap when no cell holds it: one scan of the column for the marker's first character."""
-    marked = [i for i, raw in enumerate(column) if fields.is_clear_mark(raw)] \
-        if any(type(raw) is str and "(" in raw[:3] for raw in column) else []
-    if not marked:
-        return run(column)
-    cells = list(column)
-    for index in marked:
-        cells[index] = None
-    values = run(cells)
-    clearable = name.startswith(fields.CUSTOM_FIELD_PREFIX) or name in fields.CLEARED_VALUES
-    label = name if name.startswith(fields.CUSTOM_FIELD_PREFIX) else fields.FIELDS_BY_NAME[name].label
-    for index in marked:
-        if clearable:
-            values[index] = fields.CLEARED
-            found.setdefault(index, []).append(warning(
-                numbers[index], name, column[index], codes.CLEARED,
-                f"{fields.CLEAR_MARK} empties {label} of this course on the platform (an update; a new course is "
-                "created without it). An empty cell would leave the platform's value as it is"))
-        else:
-            found.setdefault(index, []).append(error(
-                numbers[index], name, column[index], codes.CANNOT_CLEAR,
-                f"{label} cannot be emptied on the platform (it is required, or how the course is recognised); "
-                f"type its value, or leave the cell empty to keep the platform's"))
-    return values
 
 
 _NUMBER_LIKE = re.compile(r"^-?\d+(?:[.,]\d+)?$")

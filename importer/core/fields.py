@@ -52,9 +52,6 @@ def cleared_value(name: str):
     return CLEARED_VALUES.get(name)
 
 
-def is_clear_mark(raw) -> bool:
-    return type(raw) is str and len(raw) < 40 and raw.strip().casefold() == CLEAR_MARK
-
 
 @dataclass(frozen=True)
 class Field:
